@@ -7,6 +7,7 @@ import logging
 
 from aiohttp import web
 
+from sangja.api.http import Handler
 from sangja.errors import SangjaError
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ def error_response(exc: BaseException) -> web.Response:
 
 @web.middleware
 async def error_middleware(
-    request: web.Request, handler: web.RequestHandler  # type: ignore[type-arg]
+    request: web.Request,
+    handler: Handler,
 ) -> web.StreamResponse:
     try:
         return await handler(request)

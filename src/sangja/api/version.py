@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from sangja.api.http import Handler
 from sangja.errors import InvalidParameter
 
 API_VERSION = "1.51"
@@ -25,7 +26,8 @@ def at_least(request: web.Request, v: str) -> bool:
 
 @web.middleware
 async def version_middleware(
-    request: web.Request, handler: web.RequestHandler  # type: ignore[type-arg]
+    request: web.Request,
+    handler: Handler,
 ) -> web.StreamResponse:
     requested = request.match_info.get("api_version")
     if requested:

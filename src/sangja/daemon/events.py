@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 Event = dict[str, Any]
@@ -24,7 +24,9 @@ class EventLog:
         self._history: deque[Event] = deque(maxlen=HISTORY)
         self._subscribers: set[asyncio.Queue[Event]] = set()
 
-    def publish(self, type_: str, action: str, actor_id: str, attributes: dict[str, str] | None = None) -> Event:
+    def publish(
+        self, type_: str, action: str, actor_id: str, attributes: dict[str, str] | None = None
+    ) -> Event:
         now = time.time_ns()
         attrs = dict(attributes or {})
         event: Event = {
@@ -53,10 +55,11 @@ class EventLog:
         return [
             e
             for e in self._history
-            if (since_ns is None or e["timeNano"] >= since_ns) and (until_ns is None or e["timeNano"] <= until_ns)
+            if (since_ns is None or e["timeNano"] >= since_ns)
+            and (until_ns is None or e["timeNano"] <= until_ns)
         ]
 
-    async def subscribe(self) -> AsyncIterator[Event]:
+    async def subscribe(self) -> AsyncGenerator[Event, None]:
         q: asyncio.Queue[Event] = asyncio.Queue(maxsize=4096)
         self._subscribers.add(q)
         try:

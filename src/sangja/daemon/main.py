@@ -1,0 +1,178 @@
+"""`sangjad`: the daemon's entry point (flags named like dockerd's)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from sangja import __version__
+from sangja.daemon.config import DaemonConfig
+from sangja.errors import SangjaError
+
+log = logging.getLogger("sangjad")
+
+
+def parse_args(argv: list[str] | None = None) -> DaemonConfig:
+    p = argparse.ArgumentParser(prog="sangjad", description="sangja's container engine daemon")
+    p.add_argument(
+        "-H",
+        "--host",
+        default="unix:///run/sangja/sangja.sock",
+        help="daemon socket to listen on (unix:///path)",
+    )
+    p.add_argument("--data-root", default="/var/lib/sangja", help="root of persistent state")
+    p.add_argument("--exec-root", default="/run/sangja", help="root of runtime state (conmon, runc)")
+    p.add_argument("-p", "--pidfile", default=None, help="path of the daemon's PID file")
+    p.add_argument(
+        "--runtime",
+        "--default-runtime",
+        dest="runtime",
+        default="runc",
+        help="OCI runtime: runc (default) or crun",
+    )
+    p.add_argument("--cgroup-parent", default="/sangja", help="parent cgroup of containers")
+    p.add_argument(
+        "-l", "--log-level", default="info", choices=["debug", "info", "warn", "warning", "error", "fatal"]
+    )
+    p.add_argument(
+        "--log-opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="default log options for containers (max-size, max-file)",
+    )
+    p.add_argument("-v", "--version", action="version", version=f"sangjad version {__version__}")
+    a = p.parse_args(argv)
+    log_opts = {"max-size": "10m", "max-file": "3"}
+    for item in a.log_opt:
+        key, eq, value = item.partition("=")
+        if not eq or key not in ("max-size", "max-file"):
+            p.error(f"invalid --log-opt {item!r}: expected max-size=SIZE or max-file=N")
+        log_opts[key] = value
+    if not a.host.startswith("unix://"):
+        p.error(f"only unix:// hosts are supported: {a.host}")
+    return DaemonConfig(
+        host=a.host,
+        data_root=Path(a.data_root).absolute(),
+        exec_root=Path(a.exec_root).absolute(),
+        pidfile=Path(a.pidfile).absolute() if a.pidfile else None,
+        runtime=a.runtime,
+        cgroup_parent=a.cgroup_parent,
+        log_level={"warn": "warning", "fatal": "critical"}.get(a.log_level, a.log_level),
+        log_opts=log_opts,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    cfg = parse_args(argv)
+    logging.basicConfig(
+        level=cfg.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if os.geteuid() != 0:
+        print("sangjad: must run as root (it mounts filesystems and creates cgroups)", file=sys.stderr)
+        sys.exit(1)
+    try:
+        asyncio.run(serve(cfg))
+    except SangjaError as exc:
+        print(f"sangjad: {exc.message}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        pass
+
+
+def _claim_socket(path: str) -> None:
+    """Refuse to start when another daemon answers on the socket; remove a stale one."""
+    if not os.path.exists(path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError:
+        os.unlink(path)
+        return
+    finally:
+        probe.close()
+    raise SangjaError(f"another daemon is already listening on {path}")
+
+
+async def serve(cfg: DaemonConfig) -> None:
+    from sangja.api.app import build_app
+    from sangja.api.routes.containers import container_routes
+    from sangja.api.routes.images import image_routes
+    from sangja.api.routes.system import system_routes
+    from sangja.daemon.daemon import Daemon
+    from sangja.daemon.logrotate import rotate_forever
+    from sangja.daemon.monitor import watch_exits
+    from sangja.daemon.reconcile import reconcile
+    from sangja.daemon.usage import ContainerImageUsage
+    from sangja.image.store import ImageStore
+    from sangja.runtime.conmon import ConmonRuntime
+
+    sock_path = cfg.socket_path
+    _claim_socket(sock_path)
+    cfg.data_root.mkdir(parents=True, exist_ok=True)
+    cfg.exec_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if cfg.pidfile:
+        cfg.pidfile.parent.mkdir(parents=True, exist_ok=True)
+        cfg.pidfile.write_text(f"{os.getpid()}\n")
+
+    images = ImageStore(cfg.data_root / "image")
+    runtime = ConmonRuntime(cfg.exec_root, runtime=cfg.runtime, cgroup_parent=cfg.cgroup_parent)
+    d = Daemon(cfg, images, runtime)
+    exits = asyncio.get_running_loop().create_task(watch_exits(d))
+    await reconcile(d)
+    rotation = asyncio.get_running_loop().create_task(rotate_forever(d))
+
+    app = build_app(
+        [
+            system_routes(d),
+            container_routes(d),
+            image_routes(images, d.events, ContainerImageUsage(d.containers)),
+        ]
+    )
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log=None)
+    await runner.setup()
+    site = web.UnixSite(runner, sock_path)
+    old_umask = os.umask(0o117)
+    try:
+        await site.start()
+    finally:
+        os.umask(old_umask)
+    os.chmod(sock_path, 0o660)
+    log.info("sangjad %s listening on %s (data root %s)", __version__, cfg.host, cfg.data_root)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    # conmon takes SIGHUP as fatal; sangjad must not die of it either.
+    loop.add_signal_handler(signal.SIGHUP, lambda: None)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down; containers keep running under conmon")
+        for task in (exits, rotation, *d.background):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await runner.cleanup()
+        with contextlib.suppress(OSError):
+            os.unlink(sock_path)
+        if cfg.pidfile:
+            with contextlib.suppress(OSError):
+                cfg.pidfile.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Remove a container: refuse a running one unless forced; kill, clean up runtime, rootfs, files."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal as signals
+
+from sangja.daemon.daemon import Daemon
+from sangja.daemon.monitor import cancel_restart, handle_exit
+from sangja.errors import Conflict
+from sangja.runtime.rootfs import unmount_rootfs
+
+
+async def remove_container(d: Daemon, ref: str, force: bool = False, volumes: bool = False) -> None:
+    c = d.containers.get(ref)
+    if c.state.status == "removing":
+        raise Conflict(f"removal of container {c.short_id} is already in progress")
+    cancel_restart(d, c)
+    if c.state.running:
+        if not force:
+            state = "paused" if c.state.status == "paused" else "running"
+            hint = (
+                "Unpause and then stop the container before attempting removal or force remove"
+                if state == "paused"
+                else "stop the container before removing or force remove"
+            )
+            raise Conflict(f'cannot remove container "{c.name}": container is {state}: {hint}')
+        c.manually_stopped = True
+        exited = d.waiters.on_next_exit(c.id)
+        if c.state.status == "paused":
+            await d.runtime.resume(c.id)
+        with contextlib.suppress(Exception):
+            await d.runtime.kill(c.id, signals.SIGKILL)
+        try:
+            await asyncio.wait_for(asyncio.shield(exited), 30)
+        except TimeoutError:
+            await handle_exit(d, c.id)
+    async with d.lock(c.id):
+        if d.containers.find(c.id) is None:
+            return
+        c.state.status = "removing"
+        d.containers.save(c)
+        await d.runtime.delete(c.id)
+        await asyncio.to_thread(unmount_rootfs, d.containers.directory(c.id))
+        await asyncio.to_thread(d.containers.remove, c)
+        d.stopped_event(c.id).set()
+        d.stopped.pop(c.id, None)
+        d.backoff.pop(c.id, None)
+    d.forget_lock(c.id)
+    d.emit(c, "destroy")
+    d.waiters.removed(c.id, c.state.exit_code)

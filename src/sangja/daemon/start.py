@@ -1,0 +1,202 @@
+"""Start a container: mount its rootfs, write the OCI spec, launch it under conmon, run it.
+
+The order matters for attach: `docker run` attaches *before* start, so pending
+attach sessions are connected to conmon's socket after `runc create` and before
+`runc start` — no output can be missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+from sangja.daemon.container import Container
+from sangja.daemon.create_config import parse_size
+from sangja.daemon.daemon import Daemon
+from sangja.daemon.etcfiles import write_etc_files
+from sangja.daemon.timefmt import rfc3339_ns
+from sangja.errors import Conflict, InvalidParameter, NotModified, SangjaError
+from sangja.runtime.conmon import CreateFailed
+from sangja.runtime.rootfs import mount_rootfs, unmount_rootfs
+from sangja.runtime.spec import generate_spec
+from sangja.runtime.types import LaunchOptions, MountSpec, ProcessSpec, SpecInput
+from sangja.runtime.user import resolve_user
+
+log = logging.getLogger(__name__)
+
+INIT_PATH_IN_CONTAINER = "/sbin/docker-init"
+# conmon's own cap on the live log, a backstop for while sangjad is down and cannot
+# rotate: conmon truncates at this size (CONMON-NOTES §2), so it is set well above
+# the size at which sangjad rotates.
+BACKSTOP_FACTOR = 4
+
+
+async def start_container(d: Daemon, ref: str) -> None:
+    c = d.containers.get(ref)
+    async with d.lock(c.id):
+        if c.state.status == "paused":
+            raise Conflict("cannot start a paused container, try unpause instead")
+        if c.state.running:
+            raise NotModified("container already started")
+        if c.state.status in ("removing", "dead"):
+            raise Conflict("container is marked for removal and cannot be started")
+        c.manually_stopped = False
+        await launch(d, c)
+
+
+async def launch(d: Daemon, c: Container) -> None:
+    """Mount, create under conmon, connect attach sessions, run. Caller holds the lock."""
+    directory = d.containers.directory(c.id)
+    try:
+        image = await asyncio.to_thread(d.images.get, c.image_id)
+        lowers = d.images.layer_dirs(image)
+    except SangjaError as exc:
+        raise Conflict(f"cannot start container {c.short_id}: its image is gone: {exc}") from None
+    rootfs = await asyncio.to_thread(mount_rootfs, lowers, directory)
+    try:
+        spec = await asyncio.to_thread(_build_spec, d, c, rootfs, directory)
+        opts = _launch_options(c)
+        pid = await d.runtime.create(c.id, spec, opts)
+    except CreateFailed as exc:
+        await asyncio.to_thread(unmount_rootfs, directory)
+        _record_start_failure(d, c, exc)
+        raise _start_error(exc) from None
+    except BaseException:
+        await d.runtime.delete(c.id)
+        await asyncio.to_thread(unmount_rootfs, directory)
+        raise
+    for hook in d.attach_hooks.pop(c.id, []):
+        try:
+            hook()
+        except Exception:
+            log.exception("attach session for %s failed to connect", c.short_id)
+    await d.runtime.start(c.id)
+    now = time.time_ns()
+    c.rootfs = rootfs
+    c.state.status = "running"
+    c.state.pid = pid
+    c.state.exit_code = 0
+    c.state.error = ""
+    c.state.oom_killed = False
+    c.state.started_at = rfc3339_ns(now)
+    c.state.started_ns = now
+    c.has_been_started = True
+    d.containers.save(c)
+    d.stopped_event(c.id).clear()
+    d.emit(c, "start")
+
+
+def _launch_options(c: Container) -> LaunchOptions:
+    opts = c.host_config.get("LogConfig", {}).get("Config", {})
+    max_size = parse_size(opts.get("max-size", "10m")) if opts.get("max-size", "10m") != "-1" else 0
+    return LaunchOptions(
+        log_path=c.log_path,
+        tty=c.tty,
+        stdin=bool(c.config.get("OpenStdin")),
+        stdin_once=bool(c.config.get("StdinOnce")),
+        log_size_max=max_size * BACKSTOP_FACTOR if max_size else 0,
+    )
+
+
+def _build_spec(d: Daemon, c: Container, rootfs: str, directory: Path) -> dict[str, object]:
+    write_etc_files(c, directory)
+    hc = c.host_config
+    cfg = c.config
+    try:
+        uid, gid, groups = resolve_user(rootfs, cfg.get("User") or "")
+    except SangjaError:
+        raise
+    argv = [c.path, *c.args]
+    mounts: list[MountSpec] = []
+    if hc.get("Init"):
+        mounts.append(
+            MountSpec(INIT_PATH_IN_CONTAINER, d.config.init_path, "bind", ("rbind", "ro", "rprivate"))
+        )
+        argv = [INIT_PATH_IN_CONTAINER, "--", *argv]
+    for bind in hc.get("Binds") or []:
+        src, dst, *rest = bind.split(":")
+        flags = rest[0].split(",") if rest else []
+        Path(src).mkdir(parents=True, exist_ok=True)  # Docker creates a missing bind source for -v
+        options = ["rbind", "ro" if "ro" in flags else "rw"]
+        options.append(next((f for f in flags if f.endswith(("private", "shared", "slave"))), "rprivate"))
+        mounts.append(MountSpec(dst, src, "bind", tuple(options)))
+    for dst, src in (
+        ("/etc/hostname", c.hostname_path),
+        ("/etc/hosts", c.hosts_path),
+        ("/etc/resolv.conf", c.resolv_conf_path),
+    ):
+        if not any(m.destination == dst for m in mounts):
+            mounts.append(MountSpec(dst, src, "bind", ("rbind", "rprivate")))
+    env = list(cfg.get("Env") or [])
+    if not any(e.startswith("HOSTNAME=") for e in env):
+        env.insert(
+            1 if env and env[0].startswith("PATH=") else 0, f"HOSTNAME={cfg.get('Hostname') or c.short_id}"
+        )
+    if c.tty and not any(e.startswith("TERM=") for e in env):
+        env.append("TERM=xterm")
+    nano_cpus = int(hc.get("NanoCpus") or 0)
+    period = int(hc.get("CpuPeriod") or 0)
+    quota = int(hc.get("CpuQuota") or 0)
+    if nano_cpus:
+        period = 100_000
+        quota = nano_cpus * period // 1_000_000_000
+    mode = hc.get("NetworkMode", "bridge")
+    inp = SpecInput(
+        id=c.id,
+        rootfs=rootfs,
+        process=ProcessSpec(
+            args=tuple(argv),
+            env=tuple(env),
+            cwd=cfg.get("WorkingDir") or "/",
+            uid=uid,
+            gid=gid,
+            additional_gids=groups,
+            terminal=c.tty,
+        ),
+        hostname=cfg.get("Hostname") or "",
+        cgroups_path=f"{d.config.cgroup_parent}/{c.id}",
+        network_mode="host" if mode == "host" else "none",
+        readonly_rootfs=bool(hc.get("ReadonlyRootfs")),
+        mounts=tuple(mounts),
+        privileged=bool(hc.get("Privileged")),
+        cap_add=tuple(hc.get("CapAdd") or ()),
+        cap_drop=tuple(hc.get("CapDrop") or ()),
+        shm_size=int(hc.get("ShmSize") or 64 * 1024 * 1024),
+        memory=int(hc.get("Memory") or 0),
+        memory_swap=int(hc.get("MemorySwap") or 0),
+        cpu_shares=int(hc.get("CpuShares") or 0),
+        cpu_quota=quota,
+        cpu_period=period,
+        cpuset_cpus=str(hc.get("CpusetCpus") or ""),
+        pids_limit=int(hc.get("PidsLimit") or 0),
+        oom_score_adj=int(hc.get("OomScoreAdj") or 0),
+        sysctls=tuple(sorted((hc.get("Sysctls") or {}).items())),
+    )
+    spec: dict[str, object] = generate_spec(inp)
+    return spec
+
+
+def _record_start_failure(d: Daemon, c: Container, exc: CreateFailed) -> None:
+    c.state.exit_code = 127 if exc.kind == "not_found" else 126 if exc.kind == "permission" else 128
+    c.state.error = _start_message(exc)
+    c.state.status = "created" if not c.has_been_started else "exited"
+    d.containers.save(c)
+    for hook_close in d.attach_hooks.pop(c.id, []):
+        del hook_close  # pending attach sessions are closed by their own waiters (see attach.py)
+    d.waiters.exited(c.id, c.state.exit_code)
+
+
+def _start_message(exc: CreateFailed) -> str:
+    return (
+        "failed to create task for container: failed to create shim task: OCI runtime create failed: "
+        f"{exc.message}: unknown"
+    )
+
+
+def _start_error(exc: CreateFailed) -> SangjaError:
+    if exc.kind in ("not_found", "permission"):
+        return InvalidParameter(_start_message(exc))
+    err = SangjaError(_start_message(exc))
+    return err
