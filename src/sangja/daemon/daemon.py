@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sangja.daemon.config import DaemonConfig
 from sangja.daemon.container import Container
@@ -19,13 +19,37 @@ from sangja.daemon.store import ContainerStore
 from sangja.daemon.waiters import Waiters
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sangja.image.store import ImageStore
     from sangja.runtime.conmon import ConmonRuntime
 
 
+class RootfsOps(Protocol):
+    """Mounting a container's root filesystem (the real one is runtime.rootfs; tests use a fake)."""
+
+    def mount(self, lowers: list[str], container_dir: Path) -> str: ...
+    def unmount(self, container_dir: Path) -> None: ...
+
+
+class OverlayRootfs:
+    def mount(self, lowers: list[str], container_dir: Path) -> str:
+        from sangja.runtime.rootfs import mount_rootfs
+
+        return mount_rootfs(lowers, container_dir)
+
+    def unmount(self, container_dir: Path) -> None:
+        from sangja.runtime.rootfs import unmount_rootfs
+
+        unmount_rootfs(container_dir)
+
+
 class Daemon:
-    def __init__(self, config: DaemonConfig, images: ImageStore, runtime: ConmonRuntime) -> None:
+    def __init__(
+        self, config: DaemonConfig, images: ImageStore, runtime: ConmonRuntime, rootfs: RootfsOps | None = None
+    ) -> None:
         self.config = config
+        self.rootfs: RootfsOps = rootfs or OverlayRootfs()
         self.images = images
         self.runtime = runtime
         self.containers = ContainerStore(config.data_root / "containers")

@@ -17,7 +17,6 @@ from sangja.daemon.container import Container
 from sangja.daemon.daemon import Daemon
 from sangja.daemon.timefmt import rfc3339_ns
 from sangja.errors import SangjaError
-from sangja.runtime.rootfs import unmount_rootfs
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ async def handle_exit(d: Daemon, cid: str, finished_ns: int | None = None) -> No
         status = await d.runtime.status(c.id)
         code = status.exit_code if status.exit_code is not None else 255
         await d.runtime.delete(c.id)
-        await asyncio.to_thread(unmount_rootfs, d.containers.directory(c.id))
+        await asyncio.to_thread(d.rootfs.unmount, d.containers.directory(c.id))
         now = finished_ns or (int(status.finished_at * 1e9) if status.finished_at else time.time_ns())
         ran_for = (now - c.state.started_ns) / 1e9 if c.state.started_ns else 0.0
         if c.state.status != "removing":

@@ -22,7 +22,6 @@ from sangja.daemon.daemon import Daemon
 from sangja.daemon.monitor import handle_exit
 from sangja.daemon.timefmt import rfc3339_ns
 from sangja.errors import SangjaError
-from sangja.runtime.rootfs import unmount_rootfs
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,7 @@ async def reconcile(d: Daemon) -> None:
     for cid in orphans:
         log.info("removing the leftovers of unfinished container %s", cid[:12])
         await d.runtime.delete(cid)
-        await asyncio.to_thread(unmount_rootfs, d.containers.directory(cid))
+        await asyncio.to_thread(d.rootfs.unmount, d.containers.directory(cid))
         d.containers.discard_directory(cid)
     known = {c.id for c in d.containers}
     for cid in d.runtime.list_ids():
@@ -74,7 +73,7 @@ async def _reconcile_one(d: Daemon, c: Container) -> bool:
             with contextlib.suppress(SangjaError):
                 await d.runtime.kill(c.id, signals.SIGKILL)
         await d.runtime.delete(c.id)
-        await asyncio.to_thread(unmount_rootfs, directory)
+        await asyncio.to_thread(d.rootfs.unmount, directory)
         now = time.time_ns()
         c.state.status = "exited"
         c.state.pid = 0
@@ -90,7 +89,7 @@ async def _reconcile_one(d: Daemon, c: Container) -> bool:
         d.containers.save(c)
     if c.id in d.runtime.list_ids():
         await d.runtime.delete(c.id)
-    await asyncio.to_thread(unmount_rootfs, directory)
+    await asyncio.to_thread(d.rootfs.unmount, directory)
     return c.state.status == "exited" and _boot_policy(c)
 
 

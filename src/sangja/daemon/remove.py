@@ -9,7 +9,6 @@ import signal as signals
 from sangja.daemon.daemon import Daemon
 from sangja.daemon.monitor import cancel_restart, handle_exit
 from sangja.errors import Conflict
-from sangja.runtime.rootfs import unmount_rootfs
 
 
 async def remove_container(d: Daemon, ref: str, force: bool = False, volumes: bool = False) -> None:
@@ -42,7 +41,7 @@ async def remove_container(d: Daemon, ref: str, force: bool = False, volumes: bo
         c.state.status = "removing"
         d.containers.save(c)
         await d.runtime.delete(c.id)
-        await asyncio.to_thread(unmount_rootfs, d.containers.directory(c.id))
+        await asyncio.to_thread(d.rootfs.unmount, d.containers.directory(c.id))
         await asyncio.to_thread(d.containers.remove, c)
         d.stopped_event(c.id).set()
         d.stopped.pop(c.id, None)

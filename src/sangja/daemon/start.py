@@ -19,7 +19,6 @@ from sangja.daemon.etcfiles import write_etc_files
 from sangja.daemon.timefmt import rfc3339_ns
 from sangja.errors import Conflict, InvalidParameter, NotModified, SangjaError
 from sangja.runtime.conmon import CreateFailed
-from sangja.runtime.rootfs import mount_rootfs, unmount_rootfs
 from sangja.runtime.spec import generate_spec
 from sangja.runtime.types import LaunchOptions, MountSpec, ProcessSpec, SpecInput
 from sangja.runtime.user import resolve_user
@@ -54,18 +53,18 @@ async def launch(d: Daemon, c: Container) -> None:
         lowers = d.images.layer_dirs(image)
     except SangjaError as exc:
         raise Conflict(f"cannot start container {c.short_id}: its image is gone: {exc}") from None
-    rootfs = await asyncio.to_thread(mount_rootfs, lowers, directory)
+    rootfs = await asyncio.to_thread(d.rootfs.mount, lowers, directory)
     try:
         spec = await asyncio.to_thread(_build_spec, d, c, rootfs, directory)
         opts = _launch_options(c)
         pid = await d.runtime.create(c.id, spec, opts)
     except CreateFailed as exc:
-        await asyncio.to_thread(unmount_rootfs, directory)
+        await asyncio.to_thread(d.rootfs.unmount, directory)
         _record_start_failure(d, c, exc)
         raise _start_error(exc) from None
     except BaseException:
         await d.runtime.delete(c.id)
-        await asyncio.to_thread(unmount_rootfs, directory)
+        await asyncio.to_thread(d.rootfs.unmount, directory)
         raise
     for hook in d.attach_hooks.pop(c.id, []):
         try:
