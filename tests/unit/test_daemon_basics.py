@@ -130,10 +130,10 @@ async def test_event_log_history_and_live() -> None:
     first = log.publish("container", "create", "id1", {"name": "web", "image": "busybox"})
     assert first["status"] == "create" and first["from"] == "busybox"
     live = log.subscribe()
-    nxt = asyncio.ensure_future(anext(live))
+    nxt = asyncio.ensure_future(live.get())
     await asyncio.sleep(0)
     log.publish("container", "start", "id1")
     got = await asyncio.wait_for(nxt, 1)
     assert got["Action"] == "start"
     assert [e["Action"] for e in log.history(since_ns=first["timeNano"])] == ["create", "start"]
-    await live.aclose()
+    live.close()

@@ -9,7 +9,7 @@ from sangja.errors import InvalidParameter
 
 API_VERSION = "1.51"
 MIN_API_VERSION = "1.24"
-VERSION_KEY = "api_version"
+VERSION_KEY = web.RequestKey("api_version", str)
 
 
 def parse(v: str) -> tuple[int, ...]:
@@ -21,7 +21,7 @@ def parse(v: str) -> tuple[int, ...]:
 
 def at_least(request: web.Request, v: str) -> bool:
     """True when the request's negotiated API version is >= v."""
-    return parse(str(request.get(VERSION_KEY, API_VERSION))) >= parse(v)
+    return parse(request.get(VERSION_KEY, API_VERSION)) >= parse(v)
 
 
 @web.middleware

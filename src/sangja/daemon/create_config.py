@@ -81,7 +81,11 @@ def normalize_host_config(raw: Any) -> dict[str, Any]:
         _check_type("HostConfig", key, hc.get(key), int)
     _check_type("HostConfig", "PidsLimit", hc.get("PidsLimit"), int)
     for key in ("CapAdd", "CapDrop", "Dns", "DnsSearch", "DnsOptions", "ExtraHosts"):
-        hc[key] = _strslice("HostConfig", key, hc.get(key))
+        value = _strslice("HostConfig", key, hc.get(key))
+        if value is None:
+            hc.pop(key, None)
+        else:
+            hc[key] = value
 
     rp = hc.get("RestartPolicy") or {}
     if not isinstance(rp, dict):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncGenerator
 from typing import Any
 
 Event = dict[str, Any]
@@ -59,13 +58,23 @@ class EventLog:
             and (until_ns is None or e["timeNano"] <= until_ns)
         ]
 
-    async def subscribe(self) -> AsyncGenerator[Event, None]:
+    def subscribe(self) -> Subscription:
+        """Live events from now on; call `close()` when done."""
         q: asyncio.Queue[Event] = asyncio.Queue(maxsize=4096)
         self._subscribers.add(q)
-        try:
-            while True:
-                if q not in self._subscribers:
-                    return
-                yield await q.get()
-        finally:
-            self._subscribers.discard(q)
+        return Subscription(q, self._subscribers)
+
+
+class Subscription:
+    def __init__(self, queue: asyncio.Queue[Event], registry: set[asyncio.Queue[Event]]) -> None:
+        self._queue = queue
+        self._registry = registry
+
+    async def get(self) -> Event:
+        """The next event; raises ConnectionAbortedError if the subscriber fell too far behind."""
+        if self._queue not in self._registry and self._queue.empty():
+            raise ConnectionAbortedError("event subscriber fell behind and was dropped")
+        return await self._queue.get()
+
+    def close(self) -> None:
+        self._registry.discard(self._queue)

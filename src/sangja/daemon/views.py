@@ -80,6 +80,11 @@ def _networks(c: Container) -> dict[str, Any]:
     }
 
 
+def _without_nulls(obj: dict[str, Any]) -> dict[str, Any]:
+    """Go clients read a missing key and a null alike; the swagger only allows the former."""
+    return {k: v for k, v in obj.items() if v is not None}
+
+
 def summary(c: Container, image_ids: dict[str, str], now_ns: int | None = None) -> dict[str, Any]:
     return {
         "Id": c.id,
@@ -131,7 +136,7 @@ def inspect(c: Container, size: tuple[int, int] | None = None) -> dict[str, Any]
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "ExecIDs": None,
-        "HostConfig": c.host_config,
+        "HostConfig": _without_nulls(c.host_config),
         "GraphDriver": {
             "Name": "overlay2",
             "Data": {
@@ -141,7 +146,7 @@ def inspect(c: Container, size: tuple[int, int] | None = None) -> dict[str, Any]
             },
         },
         "Mounts": _mounts(c),
-        "Config": c.config,
+        "Config": _without_nulls(c.config),
         "NetworkSettings": {
             "Bridge": "",
             "SandboxID": "",

@@ -214,13 +214,14 @@ class _Handlers:
         await resp.prepare(request)
         # Subscribe before reading the history so that nothing falls between the two.
         live = self.d.events.subscribe()
-        pending = asyncio.ensure_future(anext(live))
+        pending = asyncio.ensure_future(live.get())
         try:
             if since is not None or until is not None:
                 for ev in self.d.events.history(since, until):
                     if _event_matches(ev, filters):
                         await resp.write(json.dumps(ev).encode() + b"\n")
             if until is not None and until <= time.time_ns():
+                await resp.write_eof()
                 return resp
             timeout = None if until is None else (until - time.time_ns()) / 1e9
             deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
@@ -232,12 +233,12 @@ class _Handlers:
                 if not done:
                     break
                 ev = pending.result()
-                pending = asyncio.ensure_future(anext(live))
+                pending = asyncio.ensure_future(live.get())
                 if (since is None or ev["timeNano"] >= since) and _event_matches(ev, filters):
                     await resp.write(json.dumps(ev).encode() + b"\n")
         finally:
             pending.cancel()
-            await live.aclose()
+            live.close()
         await resp.write_eof()
         return resp
 
