@@ -73,7 +73,7 @@ async def test_errors_are_plain_application_json(env: Any) -> None:
 
 
 async def test_create_inspect_list_validate_against_swagger(env: Any) -> None:
-    client, d = env
+    client, _ = env
     resp = await client.post("/v1.51/containers/create?name=web", json={"Image": "busybox", "Labels": {"a": "b"}})
     assert resp.status == 201
     created = await resp.json()
