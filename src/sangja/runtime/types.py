@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from sangja.host import proc
+from sangja.runtime.caps import available_capabilities
+
+
+def _available_caps() -> tuple[str, ...] | None:
+    return available_capabilities() or None    # unreadable: fall back to cap_last_cap
+
 
 @dataclass(frozen=True)
 class MountSpec:
@@ -12,6 +19,29 @@ class MountSpec:
     source: str
     type: str = "bind"
     options: tuple[str, ...] = ("rbind", "rprivate")
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """A device node to create in the container (OCI linux.devices) and allow in the device cgroup."""
+
+    path: str                        # path inside the container, e.g. "/dev/fuse"
+    type: str                        # "c" or "b"
+    major: int
+    minor: int
+    file_mode: int = 0o666
+    uid: int = 0
+    gid: int = 0
+    permissions: str = "rwm"         # cgroup access: any of r, w, m
+
+
+@dataclass(frozen=True)
+class Ulimit:
+    """One --ulimit: name as Docker spells it ("nofile", "nproc", "core" ...)."""
+
+    name: str
+    soft: int
+    hard: int
 
 
 @dataclass(frozen=True)
@@ -32,6 +62,20 @@ class SpecInput:
     network_mode: "none" → a new, empty net namespace (only lo);
                   "host" → no net namespace (share the host's);
                   "netns:<path>" → join that namespace (bridge networking, later issue).
+    pid_mode, ipc_mode, uts_mode: "" → a new namespace; "host" → none (share the host's);
+                  "ns:<path>" → join that namespace (e.g. /proc/<pid>/ns/pid for container:<x>).
+    Fields after `annotations` were added by the runtime engineer; all have Docker's defaults.
+    host_nofile_hard: the daemon's hard RLIMIT_NOFILE (default: read from this process); the
+                  default RLIMIT_NOFILE is clamped to it, because without CAP_SYS_RESOURCE
+                  runc can't raise it ("error setting rlimit type 7: operation not permitted").
+    available_caps: what "ALL" and --privileged mean and what --cap-add may name. Default: this
+                  process's effective set, as dockerd does (`runtime.caps.available_capabilities()`).
+                  None = every capability up to `cap_last_cap`.
+    The two defaults above are read from the host when a SpecInput is made; generate_spec
+    itself stays pure (tests pass explicit values).
+    devices:      extra device nodes (--device; for --privileged pass `runtime.devices.host_devices()`).
+    memory_swap:  passed through as is (-1 = unlimited). Docker turns 0 into 2 x memory and clears it
+                  when the host has no swap accounting: the daemon's job (`Cgroups.swap_limit_supported`).
     """
 
     id: str
@@ -56,6 +100,30 @@ class SpecInput:
     oom_score_adj: int = 0
     sysctls: tuple[tuple[str, str], ...] = ()
     annotations: tuple[tuple[str, str], ...] = ()
+    domainname: str = ""
+    pid_mode: str = ""
+    ipc_mode: str = ""
+    uts_mode: str = ""
+    cgroupns_private: bool = False   # Docker: private on cgroup v2, host on v1
+    memory_reservation: int = 0
+    memory_swappiness: int = -1      # -1 = unset
+    oom_kill_disable: bool = False
+    nano_cpus: int = 0               # --cpus x 1e9
+    cpuset_mems: str = ""
+    blkio_weight: int = 0
+    cpu_rt_runtime: int = 0
+    cpu_rt_period: int = 0
+    devices: tuple[DeviceSpec, ...] = ()
+    device_cgroup_rules: tuple[str, ...] = ()   # "c 1:3 mr", "b *:* rwm"
+    ulimits: tuple[Ulimit, ...] = ()
+    host_nofile_hard: int = field(default_factory=proc.nofile_hard_limit)
+    cap_last_cap: int = 40
+    available_caps: tuple[str, ...] | None = field(default_factory=_available_caps)
+    no_new_privileges: bool = False
+    masked_paths: tuple[str, ...] | None = None     # None = Docker's defaults
+    readonly_paths: tuple[str, ...] | None = None   # None = Docker's defaults
+    extra_masked_paths: tuple[str, ...] = ()        # e.g. runtime.devices.thermal_throttle_paths()
+    default_net_sysctls: bool = True  # Docker's ip_unprivileged_port_start=0 / ping_group_range in a private netns
 
 
 RuntimeState = Literal["created", "running", "paused", "stopped", "gone"]
@@ -87,4 +155,4 @@ class LaunchOptions:
     stdin: bool = False              # keep stdin open for attach clients (OpenStdin)
     stdin_once: bool = False         # close stdin when the first attach client detaches
     log_size_max: int = 0            # conmon's own hard cap (truncates!), 0 = none
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)  # more conmon flags: {"--flag": "value" or ""}
