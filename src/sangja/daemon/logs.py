@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ async def read_logs(d: Daemon, ref: str, opts: LogOptions) -> AsyncIterator[logf
     def wanted(e: logfile.LogEntry) -> bool:
         return (e.stream == "stdout" and opts.stdout) or (e.stream == "stderr" and opts.stderr)
 
+    read_from_ns = time.time_ns()
     if opts.tail is not None:
         entries = await asyncio.to_thread(logfile.tail_entries, path, opts.tail, opts.since_ns, opts.until_ns)
     else:
@@ -47,7 +49,9 @@ async def read_logs(d: Daemon, ref: str, opts: LogOptions) -> AsyncIterator[logf
         return
     if opts.until_ns is not None and last_ns >= opts.until_ns:
         return
-    async for e in logfile.follow(path, stopped, since_ns=last_ns + 1 if last_ns else opts.since_ns):
+    # Follow from just after what was shown; with --tail the older lines were skipped on purpose.
+    follow_since = last_ns + 1 if last_ns else (read_from_ns if opts.tail is not None else opts.since_ns)
+    async for e in logfile.follow(path, stopped, since_ns=follow_since):
         if opts.until_ns is not None and e.time_ns > opts.until_ns:
             return
         if wanted(e):

@@ -142,7 +142,11 @@ async def serve(cfg: DaemonConfig) -> None:
             image_routes(images, d.events, ContainerImageUsage(d.containers)),
         ]
     )
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log=None)
+    # handler_cancellation: a client that leaves (docker run -d does not read the wait
+    # body; logs -f and events end with Ctrl-C) cancels its handler instead of leaking it.
+    runner = web.AppRunner(
+        app, handle_signals=False, shutdown_timeout=1.0, access_log=None, handler_cancellation=True
+    )
     await runner.setup()
     site = web.UnixSite(runner, sock_path)
     old_umask = os.umask(0o117)

@@ -185,8 +185,9 @@ class _Handlers:
             code = await fut
         finally:
             fut.cancel()
-        await resp.write(json.dumps({"StatusCode": code}).encode() + b"\n")
-        await resp.write_eof()
+        with contextlib.suppress(ConnectionResetError):
+            await resp.write(json.dumps({"StatusCode": code}).encode() + b"\n")
+            await resp.write_eof()
         return resp
 
     async def post_container_resize(self, request: web.Request) -> web.StreamResponse:
