@@ -87,6 +87,10 @@ def normalize_host_config(raw: Any) -> dict[str, Any]:
         else:
             hc[key] = value
 
+    if hc.get("MemorySwappiness") == -1:
+        # The CLI's "unset"; dockerd stores it as null (and the swagger's minimum is 0).
+        hc["MemorySwappiness"] = None
+
     rp = hc.get("RestartPolicy") or {}
     if not isinstance(rp, dict):
         raise InvalidParameter("invalid JSON: HostConfig.RestartPolicy must be an object")
