@@ -89,7 +89,8 @@ class FakeRuntime:
         if self.state.get(cid) not in ("running", "paused"):
             raise NotRunning("container not running")
         self.signals.append((cid, sig))
-        if sig == signal.SIGKILL or not self.ignore_term:
+        # Only a live conmon writes an exit file; a container without one dies unnoticed.
+        if (sig == signal.SIGKILL or not self.ignore_term) and self.monitor_alive.get(cid):
             asyncio.get_running_loop().call_soon(self.exit, cid, 128 + sig)
 
     async def pause(self, cid: str) -> None:

@@ -205,3 +205,13 @@ async def test_reconcile_after_daemon_restart(tmp_path: Path) -> None:
     assert d2.containers.get("lost").state.exit_code == 255
     assert not (d2.containers.root / ("f" * 64)).exists()
     assert "die" in [e["Action"] for e in d2.events.history()]
+
+
+async def test_autoremove_container_is_removed_when_start_fails(d: Daemon) -> None:
+    d.runtime.fail_with = CreateFailed('exec: "nosuch": executable file not found in $PATH')  # type: ignore[attr-defined]
+    await create_container(d, {"Image": "busybox", "Cmd": ["nosuch"], "HostConfig": {"AutoRemove": True}}, "rmme")
+    removed = wait_future(d, "rmme", "removed")
+    with pytest.raises(InvalidParameter):
+        await start_container(d, "rmme")
+    assert await asyncio.wait_for(removed, 2) == 127
+    assert d.containers.find("rmme") is None

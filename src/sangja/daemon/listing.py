@@ -8,6 +8,7 @@ from typing import Any
 
 from sangja.daemon.container import Container
 from sangja.daemon.daemon import Daemon
+from sangja.daemon.sizes import container_sizes
 from sangja.daemon.views import summary
 from sangja.errors import InvalidParameter, SangjaError
 
@@ -58,7 +59,7 @@ def list_containers(
             continue
         entry = summary(c, {}, now)
         if size:
-            entry["SizeRw"], entry["SizeRootFs"] = 0, 0
+            entry["SizeRw"], entry["SizeRootFs"] = container_sizes(d, c)
         out.append(entry)
         if limit > 0 and len(out) >= limit:
             break

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
+import asyncio
 import time
 from typing import Any
 
 from sangja.daemon.daemon import Daemon
 from sangja.daemon.remove import remove_container
+from sangja.daemon.sizes import dir_size
 from sangja.daemon.timefmt import parse_timestamp
 from sangja.errors import InvalidParameter, SangjaError
 
@@ -30,7 +30,7 @@ async def prune_containers(d: Daemon, filters: dict[str, list[str]]) -> dict[str
             continue
         if any(_label_ok(labels, cond) for cond in filters.get("label!", [])):
             continue
-        size = _dir_size(d.containers.directory(c.id) / "upper")
+        size = await asyncio.to_thread(dir_size, d.containers.directory(c.id) / "upper")
         try:
             await remove_container(d, c.id)
         except SangjaError:
@@ -44,12 +44,3 @@ async def prune_containers(d: Daemon, filters: dict[str, list[str]]) -> dict[str
 def _label_ok(labels: dict[str, str], cond: str) -> bool:
     key, eq, value = cond.partition("=")
     return key in labels and (not eq or labels[key] == value)
-
-
-def _dir_size(path: os.PathLike[str]) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for f in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, f)).st_size
-    return total

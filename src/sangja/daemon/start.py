@@ -42,7 +42,15 @@ async def start_container(d: Daemon, ref: str) -> None:
         if c.state.status in ("removing", "dead"):
             raise Conflict("container is marked for removal and cannot be started")
         c.manually_stopped = False
-        await launch(d, c)
+        try:
+            await launch(d, c)
+        except SangjaError:
+            if c.host_config.get("AutoRemove"):
+                # Docker removes an AutoRemove container whose start failed (run --rm nosuchcmd).
+                from sangja.daemon.remove import remove_container
+
+                d.spawn(remove_container(d, c.id, force=True, volumes=True))
+            raise
 
 
 async def launch(d: Daemon, c: Container) -> None:

@@ -29,6 +29,7 @@ from sangja.daemon.prune import prune_containers
 from sangja.daemon.remove import remove_container
 from sangja.daemon.rename import rename_container
 from sangja.daemon.restart import restart_container
+from sangja.daemon.sizes import container_sizes
 from sangja.daemon.start import start_container
 from sangja.daemon.stop import stop_container
 from sangja.daemon.timefmt import parse_timestamp, rfc3339_ns
@@ -73,13 +74,10 @@ class _Handlers:
         return json_response({"Id": c.id, "Warnings": warnings}, status=201)
 
     async def get_containers_json(self, request: web.Request) -> web.StreamResponse:
-        items = list_containers(
-            self.d,
-            all_=qbool(request, "all"),
-            limit=qint(request, "limit", -1) or -1,
-            filters=qfilters(request),
-            size=qbool(request, "size"),
-        )
+        size = qbool(request, "size")
+        args = (self.d, qbool(request, "all"), qint(request, "limit", -1) or -1, qfilters(request), size)
+        # Sizes walk the writable layers: only then is the listing worth a thread hop.
+        items = await asyncio.to_thread(list_containers, *args) if size else list_containers(*args)
         return json_response(items)
 
     async def post_containers_prune(self, request: web.Request) -> web.StreamResponse:
@@ -87,7 +85,8 @@ class _Handlers:
 
     async def get_container_json(self, request: web.Request) -> web.StreamResponse:
         c = self.d.containers.get(request.match_info["id"])
-        return json_response(views.inspect(c, (0, 0) if qbool(request, "size") else None))
+        sizes = await asyncio.to_thread(container_sizes, self.d, c) if qbool(request, "size") else None
+        return json_response(views.inspect(c, sizes))
 
     async def get_container_top(self, request: web.Request) -> web.StreamResponse:
         return json_response(
