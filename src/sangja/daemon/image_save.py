@@ -11,7 +11,7 @@ when it is not there).
 from __future__ import annotations
 
 from sangja.daemon.image_events import ImageEventSink, emit_image_event
-from sangja.errors import NotFound
+from sangja.errors import NotFound, NotImplementedYet
 from sangja.image.archive import SaveImage, Writable, write_save_archive
 from sangja.image.ids import search_ids
 from sangja.image.reference import Reference, parse_any_reference
@@ -62,6 +62,8 @@ def plan_save(store: ImageStore, names: list[str]) -> list[SaveImage]:
     for image_id, refs in chosen.items():
         created = store.created(image_id)
         chains = store.chains(image_id)
+        if not chains:
+            raise NotImplementedYet("empty export - not implemented")
         parent = store.parent(image_id)
         images.append(
             SaveImage(

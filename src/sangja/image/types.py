@@ -16,7 +16,8 @@ from typing import Any
 @dataclass
 class Image:
     id: str                                   # "sha256:<64 hex>"
-    config: dict[str, Any]                    # the OCI/Docker image config JSON (architecture, os, config{}, rootfs{}, history[])
+    # the OCI/Docker image config JSON (architecture, os, config{}, rootfs{}, history[]); a copy
+    config: dict[str, Any]
     repo_tags: list[str] = field(default_factory=list)     # ["busybox:latest"], familiar form as Docker shows them
     repo_digests: list[str] = field(default_factory=list)  # ["busybox@sha256:..."]
     created: str = ""                         # RFC 3339 from config["created"]
