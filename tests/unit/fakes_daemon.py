@@ -25,6 +25,9 @@ class FakeImages:
             return self.image
         raise NotFound(f"No such image: {ref}")
 
+    def container_image(self, image_id: str) -> Image:
+        return self.get(image_id)
+
     def layer_dirs(self, image: Image) -> list[str]:
         return []
 

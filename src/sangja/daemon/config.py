@@ -18,6 +18,7 @@ class DaemonConfig:
     log_level: str = "info"
     log_opts: dict[str, str] = field(default_factory=lambda: {"max-size": "10m", "max-file": "3"})
     init_path: str = "/usr/bin/tini-static"
+    cgroup_version: int = 1              # detected at start (host.cgroups)
 
     @property
     def socket_path(self) -> str:

@@ -32,7 +32,7 @@ def new_id(taken: set[str] | None = None) -> str:
 async def create_container(d: Daemon, body: dict[str, Any], name: str | None) -> tuple[Container, list[str]]:
     """Returns the new container and the warnings to show the user."""
     cfg = normalize_config(body)
-    hc = normalize_host_config(body.get("HostConfig"))
+    hc = normalize_host_config(body.get("HostConfig"), d.config.cgroup_version)
     image_ref = cfg.get("Image")
     if not image_ref:
         raise InvalidParameter("config cannot be empty in order to create a container")

@@ -65,8 +65,11 @@ def normalize_config(body: dict[str, Any]) -> dict[str, Any]:
     return cfg
 
 
-def normalize_host_config(raw: Any) -> dict[str, Any]:
-    """HostConfig with Docker's defaults filled in, after checking the parts sangja acts on."""
+def normalize_host_config(raw: Any, cgroup_version: int = 1) -> dict[str, Any]:
+    """HostConfig with Docker's defaults filled in, after checking the parts sangja acts on.
+
+    cgroup_version decides the default cgroup namespace mode, as in dockerd:
+    "host" on cgroup v1, "private" on v2."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -87,6 +90,19 @@ def normalize_host_config(raw: Any) -> dict[str, Any]:
         else:
             hc[key] = value
 
+    cgns = hc.get("CgroupnsMode") or ("private" if cgroup_version == 2 else "host")
+    if cgns not in ("private", "host"):
+        raise InvalidParameter(f"invalid cgroup namespace mode: {cgns}")
+    hc["CgroupnsMode"] = cgns
+    ipc = hc.get("IpcMode") or "private"
+    if ipc not in ("private", "shareable", "none", "host") and not ipc.startswith("container:"):
+        raise InvalidParameter(f"invalid IPC mode: {ipc}")
+    if ipc not in ("private", "shareable"):
+        raise InvalidParameter(f"--ipc={ipc} is not supported yet")
+    hc["IpcMode"] = ipc
+    for key in ("PidMode", "UTSMode"):
+        if hc.get(key):
+            raise InvalidParameter(f"{key}={hc[key]} is not supported yet")
     if hc.get("MemorySwappiness") == -1:
         # The CLI's "unset"; dockerd stores it as null (and the swagger's minimum is 0).
         hc["MemorySwappiness"] = None

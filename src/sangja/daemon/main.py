@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -117,9 +118,11 @@ async def serve(cfg: DaemonConfig) -> None:
     from sangja.daemon.monitor import watch_exits
     from sangja.daemon.reconcile import reconcile
     from sangja.daemon.usage import ContainerImageUsage
+    from sangja.host.cgroups import Cgroups
     from sangja.image.store import ImageStore
     from sangja.runtime.conmon import ConmonRuntime
 
+    cfg = dataclasses.replace(cfg, cgroup_version=Cgroups().version)
     sock_path = cfg.socket_path
     _claim_socket(sock_path)
     cfg.data_root.mkdir(parents=True, exist_ok=True)

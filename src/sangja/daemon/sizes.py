@@ -33,7 +33,7 @@ def container_sizes(d: Daemon, c: Container) -> tuple[int, int]:
     """(SizeRw, SizeRootFs). Blocking: call it off the event loop."""
     rw = dir_size(Path(d.containers.directory(c.id)) / "upper")
     try:
-        image_size = d.images.get(c.image_id).size
+        image_size = d.images.container_image(c.image_id).size
     except SangjaError:
         image_size = 0
     return rw, rw + image_size

@@ -54,32 +54,43 @@ async def start_container(d: Daemon, ref: str) -> None:
 
 
 async def launch(d: Daemon, c: Container) -> None:
-    """Mount, create under conmon, connect attach sessions, run. Caller holds the lock."""
+    """Mount, create under conmon, connect attach sessions, run. Caller holds the lock.
+
+    On any failure nothing stays mounted or created, the error is recorded on the
+    container (Docker's exit code 127/126 for a missing/unrunnable command, else 128),
+    and waiters and pending attach sessions are released — an attached `docker run`
+    must not hang on a container that never started.
+    """
     directory = d.containers.directory(c.id)
     try:
-        image = await asyncio.to_thread(d.images.get, c.image_id)
-        lowers = d.images.layer_dirs(image)
-    except SangjaError as exc:
-        raise Conflict(f"cannot start container {c.short_id}: its image is gone: {exc}") from None
-    rootfs = await asyncio.to_thread(d.rootfs.mount, lowers, directory)
-    try:
-        spec = await asyncio.to_thread(_build_spec, d, c, rootfs, directory)
-        opts = _launch_options(c)
-        pid = await d.runtime.create(c.id, spec, opts)
-    except CreateFailed as exc:
-        await asyncio.to_thread(d.rootfs.unmount, directory)
-        _record_start_failure(d, c, exc)
-        raise _start_error(exc) from None
-    except BaseException:
-        await d.runtime.delete(c.id)
-        await asyncio.to_thread(d.rootfs.unmount, directory)
-        raise
-    for hook in d.attach_hooks.pop(c.id, []):
         try:
-            hook()
-        except Exception:
-            log.exception("attach session for %s failed to connect", c.short_id)
-    await d.runtime.start(c.id)
+            image = await asyncio.to_thread(d.images.container_image, c.image_id)
+            lowers = d.images.layer_dirs(image)
+        except SangjaError as exc:
+            raise Conflict(f"cannot start container {c.short_id}: its image is gone: {exc}") from None
+        rootfs = await asyncio.to_thread(d.rootfs.mount, lowers, directory)
+        try:
+            spec = await asyncio.to_thread(_build_spec, d, c, rootfs, directory)
+            pid = await d.runtime.create(c.id, spec, _launch_options(c))
+            for hook in d.attach_hooks.pop(c.id, []):
+                try:
+                    hook()
+                except Exception:
+                    log.exception("attach session for %s failed to connect", c.short_id)
+            await d.runtime.start(c.id)
+        except BaseException:
+            await d.runtime.delete(c.id)
+            await asyncio.to_thread(d.rootfs.unmount, directory)
+            raise
+    except CreateFailed as exc:
+        _record_start_failure(d, c, _exit_code_for(exc), _start_message(exc))
+        raise _start_error(exc) from None
+    except SangjaError as exc:
+        _record_start_failure(d, c, 128, exc.message)
+        raise
+    except Exception as exc:
+        _record_start_failure(d, c, 128, str(exc))
+        raise
     now = time.time_ns()
     c.rootfs = rootfs
     c.state.status = "running"
@@ -165,6 +176,7 @@ def _build_spec(d: Daemon, c: Container, rootfs: str, directory: Path) -> dict[s
         hostname=cfg.get("Hostname") or "",
         cgroups_path=f"{d.config.cgroup_parent}/{c.id}",
         network_mode="host" if mode == "host" else "none",
+        cgroupns_private=hc.get("CgroupnsMode") == "private",
         readonly_rootfs=bool(hc.get("ReadonlyRootfs")),
         mounts=tuple(mounts),
         privileged=bool(hc.get("Privileged")),
@@ -185,14 +197,17 @@ def _build_spec(d: Daemon, c: Container, rootfs: str, directory: Path) -> dict[s
     return spec
 
 
-def _record_start_failure(d: Daemon, c: Container, exc: CreateFailed) -> None:
-    c.state.exit_code = 127 if exc.kind == "not_found" else 126 if exc.kind == "permission" else 128
-    c.state.error = _start_message(exc)
+def _exit_code_for(exc: CreateFailed) -> int:
+    return {"not_found": 127, "not_dir": 127, "permission": 126}.get(exc.kind, 128)
+
+
+def _record_start_failure(d: Daemon, c: Container, code: int, message: str) -> None:
+    c.state.exit_code = code
+    c.state.error = message
     c.state.status = "created" if not c.has_been_started else "exited"
     d.containers.save(c)
-    for hook_close in d.attach_hooks.pop(c.id, []):
-        del hook_close  # pending attach sessions are closed by their own waiters (see attach.py)
-    d.waiters.exited(c.id, c.state.exit_code)
+    d.attach_hooks.pop(c.id, None)
+    d.waiters.exited(c.id, code)
 
 
 def _start_message(exc: CreateFailed) -> str:
@@ -203,7 +218,7 @@ def _start_message(exc: CreateFailed) -> str:
 
 
 def _start_error(exc: CreateFailed) -> SangjaError:
-    if exc.kind in ("not_found", "permission"):
+    if exc.kind in ("not_found", "not_dir", "permission"):
         return InvalidParameter(_start_message(exc))
     err = SangjaError(_start_message(exc))
     return err

@@ -84,6 +84,8 @@ def _server_view(sv: dict[str, Any]) -> dict[str, Any]:
         if c.get("Name") == "Engine" and "BuildTime" in c["Details"]:
             c["Details"]["BuildTime"] = _reformat_date(str(c["Details"]["BuildTime"]))
     view["Components"] = components
+    # The Go struct's field is APIVersion (its JSON key ApiVersion): templates use the field name.
+    view["APIVersion"] = sv.get("ApiVersion", "")
     return view
 
 
@@ -115,7 +117,7 @@ def run(cli: Cli, opts: Options, args: list[str]) -> int:
         cli.out(to_json({"Client": {"Version": __version__, "ApiVersion": client["APIVersion"],
                                     "DefaultAPIVersion": MAX_API_VERSION, "PythonVersion": client["PythonVersion"],
                                     "Os": client["Os"], "Arch": client["Arch"], "Context": "default"},
-                         "Server": server}))
+                         "Server": {k: v for k, v in server.items() if k != "APIVersion"} if server else None}))
     else:
         try:
             text = tmpl.execute(data, funcs=funcs)
