@@ -7,7 +7,8 @@
 #
 #   bash scripts/demo.sh
 #
-# SANGJA_DEMO_PORT (default 8080) is the port httpd listens on, on 127.0.0.1.
+# SANGJA_DEMO_PORT (default 8080) is the host port published to httpd's port 80, on 127.0.0.1.
+# The daemon's default bridge is `sjdemo0`, so a sangjad already running here is not disturbed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -61,7 +62,7 @@ sangja() { "$repo/.venv/bin/sangja" -H "$host" "$@"; }
 
 echo "== starting sangjad on $sock (log: $work/sangjad.log)"
 "$repo/.venv/bin/sangjad" -H "$host" --data-root "$work/data" --exec-root "$work/run" \
-    --pidfile "$work/sangjad.pid" >"$work/sangjad.log" 2>&1 &
+    --pidfile "$work/sangjad.pid" --bridge sjdemo0 >"$work/sangjad.log" 2>&1 &
 sangjad_pid=$!
 for _ in $(seq 1 300); do
     if [ -S "$sock" ] && sangja version >/dev/null 2>&1; then
@@ -81,8 +82,9 @@ sh scripts/make-busybox-rootfs.sh "$work/busybox.tar"
 step sangja import -c 'CMD ["sh"]' "$work/busybox.tar" busybox
 step sangja images
 
-step sangja run -d --name web --network host busybox httpd -f -v -p "127.0.0.1:$port" -h /var/www
+step sangja run -d --name web -p "127.0.0.1:$port:80" busybox httpd -f -v -p 80 -h /var/www
 step sangja ps
+step sangja port web
 
 for _ in $(seq 1 100); do  # httpd needs a moment to bind
     curl -fs -o /dev/null "http://127.0.0.1:$port/" && break

@@ -18,7 +18,8 @@ export DEBIAN_FRONTEND=noninteractive
 # and python3-dev build the venv (aiohttp ships wheels, but a source build needs -dev).
 packages=(
     ca-certificates runc crun conmon busybox-static tini iproute2 curl tmux procps
-    util-linux tar python3 python3-venv python3-dev
+    util-linux tar python3 python3-venv python3-dev nftables
+    docker-registry apache2-utils skopeo  # registry tests: the registry, htpasswd, skopeo inspect
 )
 missing=()
 for p in "${packages[@]}"; do

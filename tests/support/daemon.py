@@ -26,7 +26,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, Self
 
-from tests.support import leaks, unixhttp
+from tests.support import leaks, netleaks, unixhttp
 from tests.support.commands import venv_script
 
 START_TIMEOUT = float(os.environ.get("SANGJA_E2E_START_TIMEOUT", "60"))
@@ -300,6 +300,12 @@ class SangjaDaemon(SpawnedDaemon):
     def __init__(self, base_dir: str, runtime: str | None = None) -> None:
         super().__init__(base_dir)
         self.runtime = runtime if runtime is not None else os.environ.get("SANGJA_E2E_RUNTIME")
+        # A bridge (and nft table) of this daemon's own: test daemons run side by side.
+        self.bridge = "sjt" + os.path.basename(base_dir)[3:][:11]
+        # Where the embedded DNS forwards names it does not know: no nameserver unless a test
+        # writes its fake upstream's address here, so no query leaves the machine.
+        self.upstream_resolv_conf = os.path.join(base_dir, "upstream-resolv.conf")
+        Path(self.upstream_resolv_conf).touch()
 
     def argv(self) -> list[str]:
         argv = [
@@ -309,10 +315,21 @@ class SangjaDaemon(SpawnedDaemon):
             "--exec-root", self.exec_root,
             "--pidfile", self.pidfile,
             "--log-level", "debug",
+            "--bridge", self.bridge,
+            "--resolv-conf", self.upstream_resolv_conf,
         ]
         if self.runtime:
             argv += ["--runtime", self.runtime]
         return argv
+
+    def close(self) -> leaks.Leaks:
+        """As SpawnedDaemon.close, and the bridge, veths and nft table must be gone too, and
+        the bridges of the user-defined networks it has on record (read before its roots go)."""
+        user_bridges = netleaks.user_bridges(self.data_root)
+        found = super().close()
+        found.network += netleaks.clean(self.bridge)
+        found.network += netleaks.clean_user_bridges(user_bridges)
+        return found
 
 
 class DockerDaemon(SpawnedDaemon):

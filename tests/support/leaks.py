@@ -34,14 +34,16 @@ class Leaks:
     mounts: list[str] = field(default_factory=list)
     processes: list[tuple[int, str]] = field(default_factory=list)
     cgroups: list[str] = field(default_factory=list)
+    network: list[str] = field(default_factory=list)  # interfaces and nft tables (tests/support/netleaks.py)
 
     def __bool__(self) -> bool:
-        return bool(self.mounts or self.processes or self.cgroups)
+        return bool(self.mounts or self.processes or self.cgroups or self.network)
 
     def describe(self) -> str:
         lines = [f"mount: {m}" for m in self.mounts]
         lines += [f"process {pid}: {cmd}" for pid, cmd in self.processes]
         lines += [f"cgroup: {c}" for c in self.cgroups]
+        lines += [f"network: {n}" for n in self.network]
         return "\n".join(lines)
 
 

@@ -67,6 +67,7 @@ class FakeRuntime:
         self.on_exit: Callable[[str], Any] | None = None
         self.specs: dict[str, dict[str, Any]] = {}
         self.created = 0
+        self.updates: list[tuple[str, dict[str, Any]]] = []
 
     async def create(self, cid: str, spec: dict[str, Any], opts: LaunchOptions) -> int:
         if self.fail_with is not None:
@@ -101,6 +102,11 @@ class FakeRuntime:
 
     async def resume(self, cid: str) -> None:
         self.state[cid] = "running"
+
+    async def update(self, cid: str, resources: dict[str, Any]) -> None:
+        if self.state.get(cid) not in ("created", "running", "paused"):
+            raise NotRunning("container not running")
+        self.updates.append((cid, resources))
 
     async def delete(self, cid: str) -> None:
         self.state.pop(cid, None)

@@ -189,13 +189,27 @@ async def test_bad_imports_answer_before_reading(env: Env) -> None:
     assert env.store.list() == [] and list((env.store.root / "ingest").iterdir()) == []
 
 
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound and closed, never listened on)."""
+    import socket
+
+    global _CLOSED_PORT
+    if not _CLOSED_PORT:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            _CLOSED_PORT = int(s.getsockname()[1])
+    return _CLOSED_PORT
+
+
+_CLOSED_PORT = 0
+
+
 async def test_pull_is_refused_like_an_unreachable_repository(env: Env) -> None:
-    params = {"fromImage": "docker.io/library/nosuch", "tag": "latest"}
+    # A registry that refuses connections (a closed port on loopback: no network is reached).
+    params = {"fromImage": f"127.0.0.1:{closed_port()}/nosuch", "tag": "latest"}
     resp = await env.client.post("/v1.51/images/create", params=params)
-    assert resp.status == 404
-    assert (await resp.json())["message"] == (
-        "pull access denied for nosuch, repository does not exist or may require 'docker login'"
-    )
+    assert resp.status == 503
+    assert "connect: connection refused" in (await resp.json())["message"]
     resp = await env.client.post("/v1.51/images/create", params={"fromImage": "scratch"})
     assert resp.status == 403 and (await resp.json())["message"] == "'scratch' is a reserved name"
     resp = await env.client.post("/v1.51/images/create", params={"fromImage": "Bad"})
@@ -212,7 +226,12 @@ async def test_prune_push_and_search(env: Env) -> None:
     assert resp.status == 400
     assert (await env.client.post("/v1.51/images/nosuch/push")).status == 404
     await env.do_import()
-    assert (await env.client.post("/v1.51/images/busybox/push")).status == 501
+    resp = await env.client.post("/v1.51/images/busybox/tag", params={"repo": f"127.0.0.1:{closed_port()}/bb"})
+    assert resp.status == 201
+    resp = await env.client.post(f"/v1.51/images/127.0.0.1:{closed_port()}/bb/push")
+    assert resp.status == 200  # the stream had started: the error is its last message, as with dockerd
+    last = json.loads((await resp.read()).splitlines()[-1])
+    assert "connect: connection refused" in last["error"]
     assert (await env.client.get("/v1.51/images/search", params={"term": "x"})).status == 501
 
 

@@ -115,3 +115,22 @@ async def upgrade(request: web.Request, content_type: str) -> tuple[web.StreamRe
 def frame(stream: int, data: bytes) -> bytes:
     """Docker's multiplexed-stream frame: [stream, 0, 0, 0, uint32 big-endian length] + data."""
     return bytes((stream, 0, 0, 0)) + len(data).to_bytes(4, "big") + data
+
+
+class FramedClient:
+    """A hijacked connection as the daemon's session code sees it (`daemon.attach.ClientStream`):
+    8-byte frames per stream, or raw bytes with a TTY."""
+
+    def __init__(self, conn: HijackedConnection, tty: bool) -> None:
+        self._conn = conn
+        self._tty = tty
+
+    async def read(self) -> bytes:
+        return await self._conn.read()
+
+    async def write(self, stream: int, data: bytes) -> None:
+        await self._conn.write(data if self._tty else frame(stream, data))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._conn.close()

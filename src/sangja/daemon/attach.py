@@ -108,9 +108,32 @@ def _connect(path: str) -> socket.socket:
     return sock
 
 
-async def pump(sock: socket.socket, client: ClientStream, opts: AttachOptions) -> None:
-    """Copy until the container's side closes (it exited) or the client detaches/leaves."""
+STDIN_PACKET = 32 * 1024  # conmon reads client packets into a 32 KiB buffer: a longer packet is cut
+
+
+def open_stdin_socket(d: Daemon, c: Container) -> socket.socket | None:
+    """A second connection to conmon that carries only the client's stdin.
+
+    conmon ends a connection at its first EOF, so half-closing the one that carries the
+    output would lose what the container writes after its stdin ended. Closing this one
+    instead makes conmon close the container's stdin (unless it runs with
+    --leave-stdin-open, i.e. not StdinOnce, as with Docker) while output keeps flowing.
+    """
+    try:
+        return _connect(d.runtime.attach_socket(c.id))
+    except OSError:
+        return None
+
+
+async def pump(sock: socket.socket, client: ClientStream, opts: AttachOptions,
+               stdin_sock: socket.socket | None = None) -> None:
+    """Copy until the container's side closes (it exited) or the client detaches/leaves.
+
+    Output waits for the client (its write() blocks while the client is slow), so nothing is
+    buffered here without bound; input is sent in packets conmon takes whole.
+    """
     loop = asyncio.get_running_loop()
+    writer = stdin_sock if stdin_sock is not None else sock
 
     async def from_container() -> None:
         while True:
@@ -121,6 +144,17 @@ async def pump(sock: socket.socket, client: ClientStream, opts: AttachOptions) -
             if (stream == 1 and opts.stdout) or (stream == 2 and opts.stderr):
                 await client.write(stream, packet[1:])
 
+    async def drain_writer() -> None:
+        # conmon sends the output to every connection: read and drop it on the stdin one.
+        assert stdin_sock is not None
+        with contextlib.suppress(OSError):
+            while await loop.sock_recv(stdin_sock, 8193):
+                pass
+
+    async def send(data: bytes) -> None:
+        for i in range(0, len(data), STDIN_PACKET):
+            await loop.sock_sendall(writer, data[i : i + STDIN_PACKET])
+
     async def from_client() -> None:
         matched = 0
         keys = opts.detach_keys
@@ -129,8 +163,12 @@ async def pump(sock: socket.socket, client: ClientStream, opts: AttachOptions) -
             if not data:
                 if opts.stdin:
                     # The client's stdin is at EOF: pass it on, keep reading output.
-                    with contextlib.suppress(OSError):
-                        sock.shutdown(socket.SHUT_WR)
+                    if stdin_sock is not None:
+                        drainer.cancel()
+                        stdin_sock.close()
+                    else:
+                        with contextlib.suppress(OSError):
+                            sock.shutdown(socket.SHUT_WR)
                 await asyncio.Event().wait()  # output keeps flowing until the container side ends
                 return
             if not opts.stdin:
@@ -140,23 +178,28 @@ async def pump(sock: socket.socket, client: ClientStream, opts: AttachOptions) -
                     matched = matched + 1 if byte == keys[matched] else (1 if byte == keys[0] else 0)
                     if matched == len(keys):
                         if i + 1 - len(keys) > 0:
-                            await loop.sock_sendall(sock, data[: i + 1 - len(keys)])
+                            await send(data[: i + 1 - len(keys)])
                         raise DetachRequested
-            await loop.sock_sendall(sock, data)
+            await send(data)
 
+    drainer = asyncio.ensure_future(drain_writer() if stdin_sock is not None else asyncio.sleep(0))
     out = asyncio.ensure_future(from_container())
     inp = asyncio.ensure_future(from_client())
     try:
         done, _ = await asyncio.wait({out, inp}, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             exc = task.exception()
+            if exc is not None:
+                log.debug("attach session ended: %r", exc)
             if exc is not None and not isinstance(exc, (DetachRequested, ConnectionError, OSError)):
                 raise exc
     finally:
-        for task in (out, inp):
+        for task in (out, inp, drainer):
             task.cancel()
-        await asyncio.gather(out, inp, return_exceptions=True)
+        await asyncio.gather(out, inp, drainer, return_exceptions=True)
         sock.close()
+        if stdin_sock is not None:
+            stdin_sock.close()
 
 
 class DetachRequested(Exception):

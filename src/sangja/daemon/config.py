@@ -18,6 +18,17 @@ class DaemonConfig:
     log_level: str = "info"
     log_opts: dict[str, str] = field(default_factory=lambda: {"max-size": "10m", "max-file": "3"})
     init_path: str = "/usr/bin/tini-static"
+    init: bool = False  # --init: an init for containers whose HostConfig.Init is unset (null)
+    bridge: str = "sangja0"              # the default bridge's device; "none": no default bridge
+    bip: str = ""                        # the default bridge's address/prefix, e.g. 172.30.0.1/16
+    address_pools: tuple[tuple[str, int], ...] = ()  # (base CIDR, prefix size); () = Docker's defaults
+    resolv_conf: str = "/etc/resolv.conf"  # whose nameservers the embedded DNS forwards to
+    insecure_registries: tuple[str, ...] = ()  # reached over plain HTTP (loopback always is)
+    registry_certs_dirs: tuple[Path, ...] = ()  # certs.d roots; () = /etc/sangja/certs.d, /etc/docker/certs.d
+    registry_mirrors: tuple[str, ...] = ()     # --registry-mirror: docker.io pulls try these first
+    docker_io_endpoint: str = ""               # docker.io's origin; "" = https://registry-1.docker.io
+    max_concurrent_downloads: int = 3
+    max_concurrent_uploads: int = 5
     cgroup_version: int = 1              # detected at start (host.cgroups)
 
     @property

@@ -37,6 +37,7 @@ class State:
     finished_at: str = ZERO_TIME
     started_ns: int = 0  # wall clock of the last start, for restart back-off and ps times
     finished_ns: int = 0
+    health: dict[str, Any] | None = None  # Docker's State.Health: Status, FailingStreak, Log (daemon/health.py)
 
     @property
     def running(self) -> bool:
@@ -65,6 +66,11 @@ class Container:
     hosts_path: str = ""
     resolv_conf_path: str = ""
     platform: str = "linux"
+    network: dict[str, Any] = field(default_factory=dict)  # the bridge endpoint while running (network_sandbox)
+    # The networks it is on: name → Docker's EndpointSettings config (daemon/network_verbs.py).
+    endpoints_config: dict[str, Any] = field(default_factory=dict)
+    # Docker's MountPoints: volumes, binds and tmpfs mounts (daemon/volume_mounts.py).
+    mount_points: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def short_id(self) -> str:

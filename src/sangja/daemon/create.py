@@ -15,7 +15,11 @@ from sangja.daemon import names
 from sangja.daemon.container import Container, State
 from sangja.daemon.create_config import merge_with_image, normalize_config, normalize_host_config
 from sangja.daemon.daemon import Daemon
+from sangja.daemon.network_sandbox import validate_ports
+from sangja.daemon.network_verbs import resolve_endpoints
+from sangja.daemon.resources import check_create, host_info
 from sangja.daemon.timefmt import rfc3339_ns
+from sangja.daemon.volume_mounts import prepare_mounts
 from sangja.errors import InvalidParameter
 
 LOG_FILE = "container.log"
@@ -33,6 +37,7 @@ async def create_container(d: Daemon, body: dict[str, Any], name: str | None) ->
     """Returns the new container and the warnings to show the user."""
     cfg = normalize_config(body)
     hc = normalize_host_config(body.get("HostConfig"), d.config.cgroup_version)
+    resource_warnings = check_create(hc, host_info())
     image_ref = cfg.get("Image")
     if not image_ref:
         raise InvalidParameter("config cannot be empty in order to create a container")
@@ -43,17 +48,14 @@ async def create_container(d: Daemon, body: dict[str, Any], name: str | None) ->
     full_name = names.validate(name) if name else names.generate(d.containers.names())
     d.containers.reserve_name(full_name, cid)
     try:
-        warnings: list[str] = []
+        warnings: list[str] = list(resource_warnings)
         if hc["NetworkMode"] == "host":
             merged["Hostname"] = merged.get("Hostname") or ""
             if hc.get("PortBindings"):
                 warnings.append("Published ports are discarded when using host network mode")
                 hc["PortBindings"] = {}
-        elif hc.get("PortBindings"):
-            warnings.append(
-                "sangja does not publish ports yet (bridge networking is not implemented); "
-                "the container runs without the published ports"
-            )
+        validate_ports(hc, merged)
+        endpoints_config = resolve_endpoints(d, hc, body.get("NetworkingConfig"))
         if not merged.get("Hostname"):
             merged["Hostname"] = "" if hc["NetworkMode"] == "host" else cid[:12]
         merged.setdefault("Domainname", "")
@@ -64,6 +66,7 @@ async def create_container(d: Daemon, body: dict[str, Any], name: str | None) ->
         merged.setdefault("WorkingDir", "")
         merged.setdefault("OnBuild", None)
 
+        mount_points = prepare_mounts(d, merged, hc)
         argv = [*(merged.get("Entrypoint") or []), *(merged.get("Cmd") or [])]
         now = time.time_ns()
         directory = d.containers.directory(cid)
@@ -80,6 +83,8 @@ async def create_container(d: Daemon, body: dict[str, Any], name: str | None) ->
             host_config=hc,
             state=State(),
             log_path=str(directory / LOG_FILE),
+            mount_points=mount_points,
+            endpoints_config=endpoints_config,
         )
         d.containers.add(c)
     except BaseException:

@@ -9,6 +9,7 @@ import posixpath
 from typing import Any
 
 from sangja.errors import InvalidParameter
+from sangja.volume.store import validate_name
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 RESTART_POLICIES = ("", "no", "always", "unless-stopped", "on-failure")
@@ -133,7 +134,10 @@ def normalize_host_config(raw: Any, cgroup_version: int = 1) -> dict[str, Any]:
     if mode not in NETWORK_MODES:
         if mode.startswith("container:"):
             raise InvalidParameter("--network container:<name> is not supported yet")
-        raise InvalidParameter(f"network {mode} not found")
+        if not isinstance(mode, str):
+            raise InvalidParameter(f"network {mode} not found")
+        # A user-defined network's name or ID: checked against the daemon's networks by
+        # network_verbs.resolve_endpoints at create.
     hc["NetworkMode"] = "bridge" if mode == "default" else mode
 
     hc["Binds"] = [validate_bind(b) for b in hc.get("Binds") or []]
@@ -170,7 +174,7 @@ def normalize_host_config(raw: Any, cgroup_version: int = 1) -> dict[str, Any]:
 
 
 def validate_bind(bind: Any) -> str:
-    """`/host:/ctr[:ro|rw[,…]]`; named volumes arrive with the volumes issue."""
+    """`/host:/ctr[:ro|rw[,…]]` or `name:/ctr[:…]` (a named volume)."""
     if not isinstance(bind, str):
         raise InvalidParameter("invalid JSON: HostConfig.Binds must be a list of strings")
     parts = bind.split(":")
@@ -183,10 +187,7 @@ def validate_bind(bind: Any) -> str:
             f"\"bind\": invalid mount path: '{dst}' mount path must be absolute"
         )
     if not posixpath.isabs(src):
-        raise InvalidParameter(
-            f"invalid volume specification: '{bind}': named volumes are not supported "
-            "yet, use an absolute host path"
-        )
+        validate_name(src)  # a named volume
     if len(parts) == 3:
         for opt in parts[2].split(","):
             if opt not in (
@@ -265,8 +266,10 @@ def merge_with_image(cfg: dict[str, Any], image_cfg: dict[str, Any]) -> dict[str
     volumes.update(cfg.get("Volumes") or {})
     if volumes:
         merged["Volumes"] = volumes
-    if not merged.get("Healthcheck") and image_cfg.get("Healthcheck"):
-        merged["Healthcheck"] = image_cfg["Healthcheck"]
+    from sangja.daemon.health import merge_healthcheck
+
+    if merge_healthcheck(merged.get("Healthcheck"), image_cfg.get("Healthcheck")) is not None:
+        merged["Healthcheck"] = merge_healthcheck(merged.get("Healthcheck"), image_cfg.get("Healthcheck"))
     if not merged["Entrypoint"] and not merged["Cmd"]:
         raise InvalidParameter("no command specified")
     return merged

@@ -15,13 +15,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sangja.daemon.config import DaemonConfig
 from sangja.daemon.container import Container
 from sangja.daemon.events import EventLog
+from sangja.daemon.exec import ExecStore
 from sangja.daemon.store import ContainerStore
 from sangja.daemon.waiters import Waiters
+from sangja.volume.store import VolumeStore
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from sangja.image.store import ImageStore
+    from sangja.network.controller import BridgeController
     from sangja.runtime.conmon import ConmonRuntime
 
 
@@ -53,6 +56,7 @@ class Daemon:
         self.images = images
         self.runtime = runtime
         self.containers = ContainerStore(config.data_root / "containers")
+        self.volumes = VolumeStore(config.data_root / "volumes")
         self.events = EventLog()
         self.waiters = Waiters()
         self.started_ns = time.time_ns()
@@ -64,6 +68,9 @@ class Daemon:
         self.restart_tasks: dict[str, asyncio.Task[None]] = {}
         self.backoff: dict[str, float] = {}  # current restart delay per container (seconds)
         self.background: set[asyncio.Task[Any]] = set()
+        self.execs = ExecStore()  # exec instances, in memory like dockerd's
+        self.network: BridgeController | None = None  # set by sangjad's main; None = no bridge (unit tests)
+        self.dns: Any = None  # the embedded DNS server (daemon/network_dns.py), set by sangjad's main
 
     def lock(self, cid: str) -> asyncio.Lock:
         return self._locks[cid]

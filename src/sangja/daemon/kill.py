@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal as signals
 
 from sangja.daemon.daemon import Daemon
 from sangja.daemon.monitor import cancel_restart
 from sangja.errors import Conflict, InvalidParameter
+
+KILL_WAIT = 10.0  # seconds to wait for the exit of a SIGKILLed container
 
 
 def parse_signal(value: str | int) -> int:
@@ -46,5 +50,11 @@ async def kill_container(d: Daemon, ref: str, sig: str | None) -> None:
         # A kill the user asked for is a stop for restart policies (Docker's HasBeenManuallyStopped).
         c.manually_stopped = True
         d.containers.save(c)
+    exited = d.waiters.on_next_exit(c.id) if num == signals.SIGKILL else None
     await d.runtime.kill(c.id, num)
     d.emit(c, "kill", {"signal": str(num)})
+    if exited is not None:
+        # Like dockerd, a SIGKILL returns once the exit is recorded, so that what the
+        # client does next (inspect, exec, start) sees a stopped container.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(exited, KILL_WAIT)

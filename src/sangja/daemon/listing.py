@@ -6,6 +6,7 @@ import fnmatch
 import time
 from typing import Any
 
+from sangja.daemon import health
 from sangja.daemon.container import Container
 from sangja.daemon.daemon import Daemon
 from sangja.daemon.sizes import container_sizes
@@ -41,6 +42,7 @@ def list_containers(
     for st in filters.get("status", []):
         if st not in STATUSES:
             raise InvalidParameter(f"invalid filter 'status={st}'")
+    health.check_filter(filters.get("health", []))
     items = sorted(d.containers, key=lambda c: c.created_ns, reverse=True)
     before = [d.containers.get(r).created_ns for r in filters.get("before", [])]
     since = [d.containers.get(r).created_ns for r in filters.get("since", [])]
@@ -84,6 +86,8 @@ def _matches(c: Container, f: dict[str, list[str]], ancestors: set[str] | None) 
     if "name" in f and not any(_name_match(c.name, v) for v in f["name"]):
         return False
     if "status" in f and c.state.status not in f["status"]:
+        return False
+    if not health.matches_filter(c, f.get("health", [])):
         return False
     if "exited" in f and (c.state.status != "exited" or str(c.state.exit_code) not in f["exited"]):
         return False

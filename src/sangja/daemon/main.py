@@ -6,18 +6,23 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import ipaddress
 import logging
 import os
 import signal
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from sangja import __version__
 from sangja.daemon.config import DaemonConfig
 from sangja.errors import SangjaError
+
+if TYPE_CHECKING:
+    from sangja.network.controller import BridgeController
 
 log = logging.getLogger("sangjad")
 
@@ -51,6 +56,30 @@ def parse_args(argv: list[str] | None = None) -> DaemonConfig:
         metavar="KEY=VALUE",
         help="default log options for containers (max-size, max-file)",
     )
+    p.add_argument("-b", "--bridge", default="sangja0", help='device of the default bridge network ("none": none)')
+    p.add_argument("--bip", default="", help="address and prefix of the default bridge, e.g. 172.30.0.1/16")
+    p.add_argument("--resolv-conf", default="/etc/resolv.conf", metavar="FILE",
+                   help="resolv.conf whose nameservers the embedded DNS of user networks forwards to")
+    p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST[:PORT]",
+                   help="a registry reached over plain HTTP (loopback registries always are)")
+    p.add_argument("--registry-certs-dir", action="append", default=[], metavar="DIR",
+                   help="where <host:port>/ca.crt, client.cert and client.key are looked up for a registry "
+                        "(default /etc/sangja/certs.d and /etc/docker/certs.d)")
+    p.add_argument("--registry-mirror", action="append", default=[], metavar="URL",
+                   help="a mirror of docker.io (http:// or https://), tried before the origin for pulls")
+    p.add_argument("--docker-io-endpoint", default="", metavar="URL",
+                   help="where docker.io is reached instead of https://registry-1.docker.io (for tests)")
+    p.add_argument("--max-concurrent-downloads", type=int, default=3, help="layer downloads per pull")
+    p.add_argument("--max-concurrent-uploads", type=int, default=5, help="layer uploads per push")
+    p.add_argument(
+        "--default-address-pool",
+        action="append",
+        default=[],
+        metavar="base=CIDR,size=N",
+        help="address pool the default bridge's subnet is chosen from",
+    )
+    p.add_argument("--init", action="store_true",
+                   help="run an init inside containers that do not set HostConfig.Init (signals, zombies)")
     p.add_argument("-v", "--version", action="version", version=f"sangjad version {__version__}")
     a = p.parse_args(argv)
     log_opts = {"max-size": "10m", "max-file": "3"}
@@ -61,6 +90,21 @@ def parse_args(argv: list[str] | None = None) -> DaemonConfig:
         log_opts[key] = value
     if not a.host.startswith("unix://"):
         p.error(f"only unix:// hosts are supported: {a.host}")
+    from sangja.distribution.endpoint import validate_mirror
+    from sangja.network.controller import parse_pool
+
+    try:
+        mirrors = tuple(validate_mirror(x) for x in a.registry_mirror)
+        if a.docker_io_endpoint:
+            validate_mirror(a.docker_io_endpoint)
+    except ValueError as exc:
+        p.error(str(exc))
+    try:
+        pools = tuple(parse_pool(x) for x in a.default_address_pool)
+        if a.bip:
+            ipaddress.IPv4Interface(a.bip)
+    except ValueError as exc:
+        p.error(str(exc))
     return DaemonConfig(
         host=a.host,
         data_root=Path(a.data_root).absolute(),
@@ -70,6 +114,17 @@ def parse_args(argv: list[str] | None = None) -> DaemonConfig:
         cgroup_parent=a.cgroup_parent,
         log_level={"warn": "warning", "fatal": "critical"}.get(a.log_level, a.log_level),
         log_opts=log_opts,
+        bridge=a.bridge,
+        bip=a.bip,
+        address_pools=pools,
+        resolv_conf=a.resolv_conf,
+        insecure_registries=tuple(a.insecure_registry),
+        registry_certs_dirs=tuple(Path(x).absolute() for x in a.registry_certs_dir),
+        registry_mirrors=mirrors,
+        docker_io_endpoint=a.docker_io_endpoint.rstrip("/"),
+        max_concurrent_downloads=max(a.max_concurrent_downloads, 1),
+        max_concurrent_uploads=max(a.max_concurrent_uploads, 1),
+        init=a.init,
     )
 
 
@@ -80,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("pyroute2").setLevel(logging.WARNING)  # it logs every netlink message at debug
     if os.geteuid() != 0:
         print("sangjad: must run as root (it mounts filesystems and creates cgroups)", file=sys.stderr)
         sys.exit(1)
@@ -110,13 +166,23 @@ def _claim_socket(path: str) -> None:
 
 async def serve(cfg: DaemonConfig) -> None:
     from sangja.api.app import build_app
+    from sangja.api.routes.auth import auth_routes
+    from sangja.api.routes.build import build_routes
+    from sangja.api.routes.commit import commit_routes
+    from sangja.api.routes.container_files import container_file_routes
+    from sangja.api.routes.container_resources import container_resource_routes
     from sangja.api.routes.containers import container_routes
+    from sangja.api.routes.exec import exec_routes
     from sangja.api.routes.images import image_routes
+    from sangja.api.routes.networks import network_routes
     from sangja.api.routes.system import system_routes
+    from sangja.api.routes.system_df import system_df_routes
+    from sangja.api.routes.volumes import volume_routes
     from sangja.daemon.daemon import Daemon
     from sangja.daemon.logrotate import rotate_forever
     from sangja.daemon.monitor import watch_exits
     from sangja.daemon.reconcile import reconcile
+    from sangja.daemon.registry_session import registry_options
     from sangja.daemon.usage import ContainerImageUsage
     from sangja.host.cgroups import Cgroups
     from sangja.image.store import ImageStore
@@ -134,15 +200,28 @@ async def serve(cfg: DaemonConfig) -> None:
     images = ImageStore(cfg.data_root / "image")
     runtime = ConmonRuntime(cfg.exec_root, runtime=cfg.runtime, cgroup_parent=cfg.cgroup_parent)
     d = Daemon(cfg, images, runtime)
+    d.network = await asyncio.to_thread(start_network, cfg)
     exits = asyncio.get_running_loop().create_task(watch_exits(d))
     await reconcile(d)
+    from sangja.daemon.network_dns import start_dns, stop_dns
+
+    await start_dns(d)
     rotation = asyncio.get_running_loop().create_task(rotate_forever(d))
 
     app = build_app(
         [
             system_routes(d),
+            system_df_routes(d),
             container_routes(d),
-            image_routes(images, d.events, ContainerImageUsage(d.containers)),
+            commit_routes(d),
+            build_routes(d),
+            container_file_routes(d),
+            container_resource_routes(d),
+            exec_routes(d),
+            image_routes(images, d.events, ContainerImageUsage(d.containers), registry_options(cfg)),
+            auth_routes(registry_options(cfg)),
+            volume_routes(d),
+            network_routes(d),
         ]
     )
     # handler_cancellation: a client that leaves (docker run -d does not read the wait
@@ -173,12 +252,28 @@ async def serve(cfg: DaemonConfig) -> None:
         for task in (exits, rotation, *d.background):
             task.cancel()
         with contextlib.suppress(Exception):
+            await stop_dns(d)
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(d.network.shutdown)
+        with contextlib.suppress(Exception):
             await runner.cleanup()
         with contextlib.suppress(OSError):
             os.unlink(sock_path)
         if cfg.pidfile:
             with contextlib.suppress(OSError):
                 cfg.pidfile.unlink()
+
+
+def start_network(cfg: DaemonConfig) -> BridgeController:
+    from sangja.network.controller import DEFAULT_POOLS, BridgeController, NetworkOptions
+
+    opts = NetworkOptions(bridge=cfg.bridge, bip=cfg.bip, pools=cfg.address_pools or DEFAULT_POOLS)
+    ctl = BridgeController(opts, cfg.data_root, cfg.exec_root)
+    try:
+        ctl.init()
+    except (OSError, RuntimeError) as exc:
+        raise SangjaError(f"failed to set up the default bridge network {cfg.bridge}: {exc}") from exc
+    return ctl
 
 
 if __name__ == "__main__":

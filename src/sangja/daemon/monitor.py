@@ -13,8 +13,10 @@ import contextlib
 import logging
 import time
 
+from sangja.daemon import health
 from sangja.daemon.container import Container
 from sangja.daemon.daemon import Daemon
+from sangja.daemon.network_sandbox import release_sandbox
 from sangja.daemon.timefmt import rfc3339_ns
 from sangja.errors import SangjaError
 
@@ -37,6 +39,7 @@ async def handle_exit(d: Daemon, cid: str, finished_ns: int | None = None) -> No
         status = await d.runtime.status(c.id)
         code = status.exit_code if status.exit_code is not None else 255
         await d.runtime.delete(c.id)
+        await release_sandbox(d, c)
         await asyncio.to_thread(d.rootfs.unmount, d.containers.directory(c.id))
         now = finished_ns or (int(status.finished_at * 1e9) if status.finished_at else time.time_ns())
         ran_for = (now - c.state.started_ns) / 1e9 if c.state.started_ns else 0.0
@@ -48,6 +51,7 @@ async def handle_exit(d: Daemon, cid: str, finished_ns: int | None = None) -> No
         c.state.finished_at = rfc3339_ns(now)
         c.state.finished_ns = now
         c.rootfs = ""
+        health.stop_monitor(d, c, save=False)
         d.containers.save(c)
         if status.oom_killed:
             d.emit(c, "oom")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sangja.daemon import health
 from sangja.daemon.daemon import Daemon
 from sangja.errors import Conflict
 
@@ -15,6 +16,7 @@ async def pause_container(d: Daemon, ref: str) -> None:
             raise Conflict(f"container {c.id} is already paused")
         await d.runtime.pause(c.id)
         c.state.status = "paused"
+        health.stop_monitor(d, c, save=False)
         d.containers.save(c)
     d.emit(c, "pause")
 
@@ -27,4 +29,5 @@ async def unpause_container(d: Daemon, ref: str) -> None:
         await d.runtime.resume(c.id)
         c.state.status = "running"
         d.containers.save(c)
+        health.resume_monitor(d, c)
     d.emit(c, "unpause")

@@ -17,9 +17,11 @@ import logging
 import signal as signals
 import time
 
+from sangja.daemon import health
 from sangja.daemon.container import Container
 from sangja.daemon.daemon import Daemon
 from sangja.daemon.monitor import handle_exit
+from sangja.daemon.network_sandbox import release_sandbox, restore_networks
 from sangja.daemon.timefmt import rfc3339_ns
 from sangja.errors import SangjaError
 
@@ -44,6 +46,7 @@ async def reconcile(d: Daemon) -> None:
                 to_restart.append(c)
         except Exception:
             log.exception("reconciling container %s failed", c.short_id)
+    await restore_networks(d)
     for c in to_restart:
         d.spawn(_restart_on_boot(d, c))
 
@@ -67,12 +70,14 @@ async def _reconcile_one(d: Daemon, c: Container) -> bool:
             c.state.pid = st.pid or c.state.pid
             d.containers.save(c)
             d.stopped_event(c.id).clear()
+            health.init_monitor(d, c)
             return False
         log.warning("container %s lost its monitor (state %s); stopping it", c.short_id, st.state)
         if st.state in ("running", "paused", "created"):
             with contextlib.suppress(SangjaError):
                 await d.runtime.kill(c.id, signals.SIGKILL)
         await d.runtime.delete(c.id)
+        await release_sandbox(d, c)
         await asyncio.to_thread(d.rootfs.unmount, directory)
         now = time.time_ns()
         c.state.status = "exited"
@@ -89,6 +94,9 @@ async def _reconcile_one(d: Daemon, c: Container) -> bool:
         d.containers.save(c)
     if c.id in d.runtime.list_ids():
         await d.runtime.delete(c.id)
+    if c.network:
+        await release_sandbox(d, c)
+        d.containers.save(c)
     await asyncio.to_thread(d.rootfs.unmount, directory)
     return c.state.status == "exited" and _boot_policy(c)
 

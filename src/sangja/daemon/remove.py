@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import signal as signals
 
+from sangja.daemon import health
 from sangja.daemon.daemon import Daemon
 from sangja.daemon.monitor import cancel_restart, handle_exit
+from sangja.daemon.network_sandbox import release_sandbox
+from sangja.daemon.volume_mounts import remove_anonymous_volumes
 from sangja.errors import Conflict
 
 
@@ -39,13 +42,18 @@ async def remove_container(d: Daemon, ref: str, force: bool = False, volumes: bo
         if d.containers.find(c.id) is None:
             return
         c.state.status = "removing"
+        health.stop_monitor(d, c, save=False)
         d.containers.save(c)
         await d.runtime.delete(c.id)
+        await release_sandbox(d, c)
         await asyncio.to_thread(d.rootfs.unmount, d.containers.directory(c.id))
         await asyncio.to_thread(d.containers.remove, c)
         d.stopped_event(c.id).set()
         d.stopped.pop(c.id, None)
         d.backoff.pop(c.id, None)
     d.forget_lock(c.id)
+    d.execs.forget_container(c.id)
     d.emit(c, "destroy")
+    if volumes:
+        await asyncio.to_thread(remove_anonymous_volumes, d, c.mount_points)
     d.waiters.removed(c.id, c.state.exit_code)

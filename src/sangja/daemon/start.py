@@ -12,11 +12,15 @@ import logging
 import time
 from pathlib import Path
 
+from sangja.daemon import health
 from sangja.daemon.container import Container
 from sangja.daemon.create_config import parse_size
 from sangja.daemon.daemon import Daemon
 from sangja.daemon.etcfiles import write_etc_files
+from sangja.daemon.network_sandbox import attach_sandbox, release_sandbox, runtime_network_mode
+from sangja.daemon.resources import resolve_devices, spec_fields
 from sangja.daemon.timefmt import rfc3339_ns
+from sangja.daemon.volume_mounts import binds_as_mount_points, spec_mounts
 from sangja.errors import Conflict, InvalidParameter, NotModified, SangjaError
 from sangja.runtime.conmon import CreateFailed
 from sangja.runtime.spec import generate_spec
@@ -70,6 +74,7 @@ async def launch(d: Daemon, c: Container) -> None:
             raise Conflict(f"cannot start container {c.short_id}: its image is gone: {exc}") from None
         rootfs = await asyncio.to_thread(d.rootfs.mount, lowers, directory)
         try:
+            await attach_sandbox(d, c)
             spec = await asyncio.to_thread(_build_spec, d, c, rootfs, directory)
             pid = await d.runtime.create(c.id, spec, _launch_options(c))
             for hook in d.attach_hooks.pop(c.id, []):
@@ -80,6 +85,7 @@ async def launch(d: Daemon, c: Container) -> None:
             await d.runtime.start(c.id)
         except BaseException:
             await d.runtime.delete(c.id)
+            await release_sandbox(d, c)
             await asyncio.to_thread(d.rootfs.unmount, directory)
             raise
     except CreateFailed as exc:
@@ -104,6 +110,7 @@ async def launch(d: Daemon, c: Container) -> None:
     d.containers.save(c)
     d.stopped_event(c.id).clear()
     d.emit(c, "start")
+    health.init_monitor(d, c)
 
 
 def _launch_options(c: Container) -> LaunchOptions:
@@ -128,18 +135,14 @@ def _build_spec(d: Daemon, c: Container, rootfs: str, directory: Path) -> dict[s
         raise
     argv = [c.path, *c.args]
     mounts: list[MountSpec] = []
-    if hc.get("Init"):
+    if hc.get("Init") or (hc.get("Init") is None and d.config.init):
         mounts.append(
             MountSpec(INIT_PATH_IN_CONTAINER, d.config.init_path, "bind", ("rbind", "ro", "rprivate"))
         )
         argv = [INIT_PATH_IN_CONTAINER, "--", *argv]
-    for bind in hc.get("Binds") or []:
-        src, dst, *rest = bind.split(":")
-        flags = rest[0].split(",") if rest else []
-        Path(src).mkdir(parents=True, exist_ok=True)  # Docker creates a missing bind source for -v
-        options = ["rbind", "ro" if "ro" in flags else "rw"]
-        options.append(next((f for f in flags if f.endswith(("private", "shared", "slave"))), "rprivate"))
-        mounts.append(MountSpec(dst, src, "bind", tuple(options)))
+    # Volumes, binds, --mount and --tmpfs (copy-up into new volumes happens here).
+    mount_points = c.mount_points or binds_as_mount_points(hc.get("Binds") or [])
+    mounts.extend(spec_mounts(d, mount_points, hc.get("Tmpfs") or {}, rootfs))
     for dst, src in (
         ("/etc/hostname", c.hostname_path),
         ("/etc/hosts", c.hosts_path),
@@ -154,13 +157,6 @@ def _build_spec(d: Daemon, c: Container, rootfs: str, directory: Path) -> dict[s
         )
     if c.tty and not any(e.startswith("TERM=") for e in env):
         env.append("TERM=xterm")
-    nano_cpus = int(hc.get("NanoCpus") or 0)
-    period = int(hc.get("CpuPeriod") or 0)
-    quota = int(hc.get("CpuQuota") or 0)
-    if nano_cpus:
-        period = 100_000
-        quota = nano_cpus * period // 1_000_000_000
-    mode = hc.get("NetworkMode", "bridge")
     inp = SpecInput(
         id=c.id,
         rootfs=rootfs,
@@ -175,21 +171,14 @@ def _build_spec(d: Daemon, c: Container, rootfs: str, directory: Path) -> dict[s
         ),
         hostname=cfg.get("Hostname") or "",
         cgroups_path=f"{d.config.cgroup_parent}/{c.id}",
-        network_mode="host" if mode == "host" else "none",
+        network_mode=runtime_network_mode(c),
         cgroupns_private=hc.get("CgroupnsMode") == "private",
         readonly_rootfs=bool(hc.get("ReadonlyRootfs")),
         mounts=tuple(mounts),
         privileged=bool(hc.get("Privileged")),
         cap_add=tuple(hc.get("CapAdd") or ()),
         cap_drop=tuple(hc.get("CapDrop") or ()),
-        shm_size=int(hc.get("ShmSize") or 64 * 1024 * 1024),
-        memory=int(hc.get("Memory") or 0),
-        memory_swap=int(hc.get("MemorySwap") or 0),
-        cpu_shares=int(hc.get("CpuShares") or 0),
-        cpu_quota=quota,
-        cpu_period=period,
-        cpuset_cpus=str(hc.get("CpusetCpus") or ""),
-        pids_limit=int(hc.get("PidsLimit") or 0),
+        **spec_fields(hc, resolve_devices(hc)),  # limits, ulimits, --device (daemon/resources.py)
         oom_score_adj=int(hc.get("OomScoreAdj") or 0),
         sysctls=tuple(sorted((hc.get("Sysctls") or {}).items())),
     )

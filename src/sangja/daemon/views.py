@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from sangja.daemon import health
 from sangja.daemon.container import Container
+from sangja.daemon.network_views import endpoint_views
 from sangja.daemon.timefmt import human_duration
+from sangja.daemon.volume_mounts import binds_as_mount_points, mounts_view
 
 
 def status_text(c: Container, now_ns: int | None = None) -> str:
@@ -16,7 +19,7 @@ def status_text(c: Container, now_ns: int | None = None) -> str:
     if s.status == "paused":
         return f"Up {human_duration((now - s.started_ns) / 1e9)} (Paused)"
     if s.status == "running":
-        return f"Up {human_duration((now - s.started_ns) / 1e9)}"
+        return f"Up {human_duration((now - s.started_ns) / 1e9)}" + health.status_suffix(c)
     if s.status == "restarting":
         return f"Restarting ({s.exit_code}) {human_duration((now - s.finished_ns) / 1e9)} ago"
     if s.status == "removing":
@@ -37,29 +40,14 @@ def command_text(c: Container) -> str:
 
 
 def _mounts(c: Container) -> list[dict[str, Any]]:
-    out = []
-    for bind in c.host_config.get("Binds") or []:
-        src, dst, *rest = bind.split(":")
-        flags = rest[0].split(",") if rest else []
-        prop = next((f for f in flags if f.endswith(("private", "shared", "slave"))), "rprivate")
-        out.append(
-            {
-                "Type": "bind",
-                "Source": src,
-                "Destination": dst,
-                "Mode": rest[0] if rest else "",
-                "RW": "ro" not in flags,
-                "Propagation": prop,
-            }
-        )
-    return out
+    return mounts_view(c.mount_points or binds_as_mount_points(c.host_config.get("Binds") or []))
 
 
 def _networks(c: Container) -> dict[str, Any]:
     mode = c.host_config.get("NetworkMode", "bridge")
-    if mode == "bridge":
-        # Bridge networking is a later issue: the container has a private namespace with lo only.
-        return {}
+    views = endpoint_views(c)
+    if views is not None:
+        return views
     return {
         mode: {
             "IPAMConfig": None,
@@ -80,6 +68,51 @@ def _networks(c: Container) -> dict[str, Any]:
     }
 
 
+def bridge_endpoint_view(net: dict[str, Any]) -> dict[str, Any]:
+    """EndpointSettings of the default bridge (empty strings while the container is not running).
+
+    Docker writes null for the unset IPAMConfig/Links/Aliases/DriverOpts/DNSNames; they are left
+    out here, which Go clients read the same way and the swagger accepts."""
+    return {
+        "MacAddress": net.get("MacAddress", ""),
+        "NetworkID": net.get("NetworkID", ""),
+        "EndpointID": net.get("EndpointID", ""),
+        "Gateway": net.get("Gateway", ""),
+        "IPAddress": net.get("IPAddress", ""),
+        "IPPrefixLen": net.get("IPPrefixLen", 0),
+        "IPv6Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+    }
+
+
+def port_map(c: Container) -> dict[str, Any]:
+    """NetworkSettings.Ports: every exposed or published port; its host bindings, or null."""
+    if not c.state.running or c.host_config.get("NetworkMode", "bridge") == "host":
+        return {}
+    out: dict[str, Any] = {}
+    for key in c.config.get("ExposedPorts") or {}:
+        out[key if "/" in key else f"{key}/tcp"] = None
+    for m in c.network.get("Mappings") or []:
+        key = f"{m['container_port']}/{m['proto']}"
+        out.setdefault(key, None)
+        out[key] = [*(out[key] or []), {"HostIp": m["host_ip"] or "0.0.0.0", "HostPort": str(m["host_port"])}]
+    return out
+
+
+def port_summaries(c: Container) -> list[dict[str, Any]]:
+    """ContainerSummary.Ports: one entry per binding, and one per exposed port without a binding."""
+    out: list[dict[str, Any]] = []
+    for key, bindings in port_map(c).items():
+        port, _, proto = key.partition("/")
+        if not bindings:
+            out.append({"PrivatePort": int(port), "Type": proto})
+            continue
+        for b in bindings:
+            out.append({"IP": b["HostIp"], "PrivatePort": int(port), "PublicPort": int(b["HostPort"]), "Type": proto})
+    return out
+
+
 def _without_nulls(obj: dict[str, Any]) -> dict[str, Any]:
     """Go clients read a missing key and a null alike; the swagger only allows the former."""
     return {k: v for k, v in obj.items() if v is not None}
@@ -93,7 +126,7 @@ def summary(c: Container, image_ids: dict[str, str], now_ns: int | None = None) 
         "ImageID": c.image_id,
         "Command": command_text(c),
         "Created": c.created_ns // 1_000_000_000,
-        "Ports": [],
+        "Ports": port_summaries(c),
         "Labels": dict(c.config.get("Labels") or {}),
         "State": state_name(c),
         "Status": status_text(c, now_ns),
@@ -103,7 +136,7 @@ def summary(c: Container, image_ids: dict[str, str], now_ns: int | None = None) 
     }
 
 
-def inspect(c: Container, size: tuple[int, int] | None = None) -> dict[str, Any]:
+def inspect(c: Container, size: tuple[int, int] | None = None, exec_ids: list[str] | None = None) -> dict[str, Any]:
     s = c.state
     out: dict[str, Any] = {
         "Id": c.id,
@@ -122,6 +155,7 @@ def inspect(c: Container, size: tuple[int, int] | None = None) -> dict[str, Any]
             "Error": s.error,
             "StartedAt": s.started_at,
             "FinishedAt": s.finished_at,
+            **health.inspect_fields(c),
         },
         "Image": c.image_id,
         "ResolvConfPath": c.resolv_conf_path,
@@ -135,7 +169,7 @@ def inspect(c: Container, size: tuple[int, int] | None = None) -> dict[str, Any]
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
-        "ExecIDs": None,
+        "ExecIDs": exec_ids or None,
         "HostConfig": _without_nulls(c.host_config),
         "GraphDriver": {
             "Name": "overlay2",
@@ -149,22 +183,22 @@ def inspect(c: Container, size: tuple[int, int] | None = None) -> dict[str, Any]
         "Config": _without_nulls(c.config),
         "NetworkSettings": {
             "Bridge": "",
-            "SandboxID": "",
-            "SandboxKey": "",
-            "Ports": {},
+            "SandboxID": c.network.get("SandboxID", ""),
+            "SandboxKey": c.network.get("SandboxKey", ""),
+            "Ports": port_map(c),
             "HairpinMode": False,
             "LinkLocalIPv6Address": "",
             "LinkLocalIPv6PrefixLen": 0,
             "SecondaryIPAddresses": None,
             "SecondaryIPv6Addresses": None,
-            "EndpointID": "",
-            "Gateway": "",
+            "EndpointID": c.network.get("EndpointID", ""),
+            "Gateway": c.network.get("Gateway", ""),
             "GlobalIPv6Address": "",
             "GlobalIPv6PrefixLen": 0,
-            "IPAddress": "",
-            "IPPrefixLen": 0,
+            "IPAddress": c.network.get("IPAddress", ""),
+            "IPPrefixLen": c.network.get("IPPrefixLen", 0),
             "IPv6Gateway": "",
-            "MacAddress": "",
+            "MacAddress": c.network.get("MacAddress", ""),
             "Networks": _networks(c),
         },
     }

@@ -1,8 +1,8 @@
 """Detect how a layer stream is compressed and inflate it to a file, digesting both sides.
 
 Like moby's compression.DecompressStream, detection is by magic number: gzip, bzip2 and xz are
-inflated with the standard library; zstd is refused with a clear error; anything else is taken
-as an uncompressed tar.
+inflated with the standard library, zstd with python-zstandard; anything else is taken as an
+uncompressed tar.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
+
+import zstandard
 
 from sangja.errors import InvalidParameter
 
@@ -69,6 +71,38 @@ class _DigestingRaw(io.RawIOBase):
         return n
 
 
+class _ZstdReader:
+    """zstd frames (one or several, concatenated) from `src`, decoded as a stream. A stream that
+    ends inside a frame raises EOFError, as gzip does (python-zstandard's stream_reader would
+    end quietly)."""
+
+    def __init__(self, src: _Readable) -> None:
+        self._src = src
+        self._dctx = zstandard.ZstdDecompressor()
+        self._obj = self._dctx.decompressobj()
+        self._in_frame = False
+
+    def read(self, n: int = -1, /) -> bytes:
+        while True:
+            data = self._src.read(CHUNK)
+            if not data:
+                if self._in_frame:
+                    raise EOFError("unexpected end of data")
+                return b""
+            out = bytearray()
+            while data:
+                self._in_frame = True
+                out += self._obj.decompress(data)
+                if not self._obj.eof:
+                    break
+                # One frame done; whatever follows it starts the next one.
+                data = self._obj.unused_data
+                self._obj = self._dctx.decompressobj()
+                self._in_frame = False
+            if out:
+                return bytes(out)
+
+
 @dataclass(frozen=True)
 class Inflated:
     diff_id: str          # sha256 of the uncompressed tar
@@ -81,11 +115,9 @@ class Inflated:
 def inflate_to(src: BinaryIO, dest: Path) -> Inflated:
     """Write the uncompressed form of `src` to `dest` (a new file) and describe both forms.
 
-    Raises InvalidParameter for zstd or a truncated/corrupt compressed stream."""
+    Raises InvalidParameter for a truncated/corrupt compressed stream."""
     head = src.read(8)
     kind = detect(head)
-    if kind == "zstd":
-        raise InvalidParameter("zstd-compressed layers are not supported by sangja")
     counter = _DigestingRaw(src, head)
     raw = io.BufferedReader(counter, CHUNK)
     reader: _Readable
@@ -95,6 +127,8 @@ def inflate_to(src: BinaryIO, dest: Path) -> Inflated:
         reader = bz2.BZ2File(raw, mode="rb")
     elif kind == "xz":
         reader = lzma.LZMAFile(raw, mode="rb")  # noqa: SIM115
+    elif kind == "zstd":
+        reader = _ZstdReader(raw)
     else:
         reader = raw
     h = hashlib.sha256()
@@ -105,7 +139,7 @@ def inflate_to(src: BinaryIO, dest: Path) -> Inflated:
                 h.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
-    except (EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
+    except (EOFError, OSError, zlib.error, lzma.LZMAError, zstandard.ZstdError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:
             raise  # a real I/O error (disk full...), not bad input
         raise InvalidParameter(f"invalid {kind} layer data: {exc or 'unexpected end of data'}") from None

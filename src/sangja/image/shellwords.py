@@ -240,21 +240,21 @@ def _trim_prefix(pattern: str, value: str, greedy: bool, reverse: bool = False) 
     return value[m.end() :] if m else value
 
 
-def _run(word: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
+def _run(word: str, env: Mapping[str, str], escape: str = "\\") -> tuple[str, list[str]]:
     try:
-        return _Lexer(word, env).process()
+        return _Lexer(word, env, escape).process()
     except InvalidParameter as exc:
         raise InvalidParameter(f"failed to process {json.dumps(word)}: {exc.message}") from None
 
 
-def process_word(word: str, env: Mapping[str, str]) -> str:
+def process_word(word: str, env: Mapping[str, str], escape: str = "\\") -> str:
     """Expand one word: variables substituted, quotes and escapes removed."""
-    return _run(word, env)[0]
+    return _run(word, env, escape)[0]
 
 
-def process_words(word: str, env: Mapping[str, str]) -> list[str]:
+def process_words(word: str, env: Mapping[str, str], escape: str = "\\") -> list[str]:
     """Expand and split on unquoted whitespace (EXPOSE's argument processing)."""
-    return _run(word, env)[1]
+    return _run(word, env, escape)[1]
 
 
 def env_map(env: list[str] | None) -> dict[str, str]:

@@ -342,6 +342,15 @@ class ConmonRuntime:
             raise System(f"unreadable runc ps output for {cid}") from None
         return [int(p) for p in pids or []]
 
+    async def update(self, cid: str, resources: dict[str, Any]) -> None:
+        """Apply new cgroup limits (OCI LinuxResources) to a created/running container: `runc update -r`."""
+        path = self.container_dir(cid) / "update-resources.json"
+        path.write_text(json.dumps(resources))
+        try:
+            await self.runc.check("update", "-r", str(path), _valid_id(cid))
+        finally:
+            path.unlink(missing_ok=True)
+
     # -- conmon's control FIFO ----------------------------------------------------------------
 
     def _write_ctl(self, cid: str, message: str) -> None:

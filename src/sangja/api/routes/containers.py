@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from sangja.daemon.attach import (
     AttachOptions,
     check_attachable,
     connect_when_started,
+    open_stdin_socket,
     parse_detach_keys,
     pump,
 )
@@ -86,7 +88,7 @@ class _Handlers:
     async def get_container_json(self, request: web.Request) -> web.StreamResponse:
         c = self.d.containers.get(request.match_info["id"])
         sizes = await asyncio.to_thread(container_sizes, self.d, c) if qbool(request, "size") else None
-        return json_response(views.inspect(c, sizes))
+        return json_response(views.inspect(c, sizes, self.d.execs.active_ids(c.id)))
 
     async def get_container_top(self, request: web.Request) -> web.StreamResponse:
         return json_response(
@@ -215,6 +217,8 @@ class _Handlers:
             detach_keys=parse_detach_keys(qstr(request, "detachKeys")),
         )
         tty = c.tty
+        if not tty:  # like dockerd: detach keys only apply with a TTY (stdin is binary-clean without one)
+            opts = dataclasses.replace(opts, detach_keys=b"")
         resp, conn = await hijack.upgrade(request, RAW if tty else MUX)
         client = _FramedClient(conn, tty)
         try:
@@ -224,7 +228,7 @@ class _Handlers:
             if opts.stream:
                 sock = await connect_when_started(self.d, c)
                 if sock is not None:
-                    await pump(sock, client, opts)
+                    await pump(sock, client, opts, open_stdin_socket(self.d, c) if opts.stdin else None)
         except (ConnectionError, OSError):
             pass
         finally:

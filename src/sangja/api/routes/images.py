@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,14 @@ from sangja.daemon.image_inspect import image_history, inspect_image
 from sangja.daemon.image_list import list_images
 from sangja.daemon.image_load import load_images
 from sangja.daemon.image_prune import prune_images
-from sangja.daemon.image_pull import pull_image
+from sangja.daemon.image_pull import pull_image, pull_reference
+from sangja.daemon.image_push import push_image, push_targets
 from sangja.daemon.image_save import plan_save, save_images
 from sangja.daemon.image_tag import parse_tag_request, tag_image
 from sangja.daemon.image_usage import ImageUsage
-from sangja.errors import NotFound, NotImplementedYet, SangjaError
-from sangja.image.reference import parse_normalized_named
+from sangja.daemon.registry_session import Message, Progress, RegistryOptions
+from sangja.distribution.auth import decode_registry_auth
+from sangja.errors import NotImplementedYet, SangjaError
 from sangja.image.store import ImageStore
 from sangja.image.timeutil import ZERO_TIME
 
@@ -49,8 +51,11 @@ SPOOL_BATCH = 4 << 20
 WRITE_BATCH = 1 << 20
 
 
-def image_routes(store: ImageStore, events: EventLog, usage: ImageUsage) -> list[Route]:
+def image_routes(store: ImageStore, events: EventLog, usage: ImageUsage,
+                 registry: RegistryOptions | None = None) -> list[Route]:
     h = _ImageHandlers(store, events, usage)
+    if registry is not None:
+        h.registry = registry
     return [
         Route("GET", "/images/json", h.get_images_json),
         Route("GET", "/images/search", h.get_images_search),
@@ -134,6 +139,7 @@ class _ImageHandlers:
         self.store = store
         self.events = events
         self.usage = usage
+        self.registry = RegistryOptions()
 
     def _sink(self) -> LoopEventSink:
         return LoopEventSink(self.events, asyncio.get_running_loop())
@@ -206,7 +212,7 @@ class _ImageHandlers:
     async def post_images_create(self, request: web.Request) -> web.StreamResponse:
         from_image = qstr(request, "fromImage") or ""
         if from_image:
-            pull_image(from_image, qstr(request, "tag") or "")
+            return await self._pull(request, from_image)
         opts = prepare_import(
             src=qstr(request, "fromSrc") or "",
             repo=qstr(request, "repo") or "",
@@ -272,12 +278,55 @@ class _ImageHandlers:
         await response.write_eof()
         return response
 
+    async def _pull(self, request: web.Request, from_image: str) -> web.StreamResponse:
+        ref = pull_reference(from_image, qstr(request, "tag") or "")
+        creds, _ = decode_registry_auth(request.headers.get("X-Registry-Auth", ""))
+        platform = (qstr(request, "platform") or "") if at_least(request, "1.32") else ""
+        sink = self._sink()
+        return await self._registry_stream(
+            request, lambda progress: pull_image(self.store, sink, ref, creds, platform, progress, self.registry))
+
     async def post_images_push(self, request: web.Request) -> web.StreamResponse:
-        name = request.match_info["name"]
-        ref = parse_normalized_named(name)
-        if not await asyncio.to_thread(self.store.references_by_name, ref):
-            raise NotFound(f"An image does not exist locally with the tag: {ref.familiar_name}")
-        raise NotImplementedYet("pushing images is not supported by sangja: it has no registry access")
+        targets = await asyncio.to_thread(push_targets, self.store, request.match_info["name"],
+                                          qstr(request, "tag") or "")
+        creds, _ = decode_registry_auth(request.headers.get("X-Registry-Auth", ""))
+        sink = self._sink()
+        return await self._registry_stream(
+            request, lambda progress: push_image(self.store, sink, targets, creds, progress, self.registry))
+
+    async def _registry_stream(self, request: web.Request,
+                               work: Callable[[Progress], Awaitable[object]]) -> web.StreamResponse:
+        """Run a pull or push, streaming its progress; a failure becomes the last JSON line."""
+        stream = JsonLines(request)
+        started = False
+
+        async def write(message: Message) -> None:
+            nonlocal started
+            started = True
+            await stream.send(message)
+
+        progress = Progress(write)
+        pump = asyncio.create_task(progress.pump())
+        failure: SangjaError | None = None
+        try:
+            await work(progress)
+        except SangjaError as exc:
+            failure = exc
+        except (ConnectionResetError, BrokenPipeError):
+            pump.cancel()
+            raise
+        except Exception as exc:
+            log.exception("registry transfer failed")
+            progress.send({"errorDetail": {"message": f"internal error: {exc}"}, "error": f"internal error: {exc}"})
+        finally:
+            progress.close()
+            with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+                await pump
+        if failure is not None:
+            if not started:
+                raise failure  # nothing sent yet: an error answer with its status, as dockerd
+            await stream.error(failure.message)
+        return await stream.finish()
 
     async def get_images_search(self, request: web.Request) -> web.StreamResponse:
         raise NotImplementedYet("searching a registry is not supported by sangja: it has no registry access")

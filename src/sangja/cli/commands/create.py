@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import os
 
-from sangja.cli import jsonstream, runconfig
+from sangja.cli import dockerconfig, jsonstream, runconfig
 from sangja.cli.command import Cli, Spec, min_args
 from sangja.cli.errors import CLIError, DaemonError, with_help
 from sangja.cli.flags import Options
@@ -58,7 +58,11 @@ def pull_image(cli: Cli, image: str, platform: str, quiet: bool) -> None:
         query["fromImage"] = f"{ref.name}@{ref.digest}"
     else:
         query["tag"] = ref.tag or "latest"
-    resp = cli.client.request("POST", "/images/create", query, headers={"X-Registry-Auth": "e30="})
+    try:
+        auth = dockerconfig.registry_auth_header(ref.domain)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    resp = cli.client.request("POST", "/images/create", query, headers={"X-Registry-Auth": auth})
     err: Any = io.BytesIO() if quiet else cli.streams.stderr  # quiet still fails on an error line
     jsonstream.display(jsonstream.decode_lines(resp.lines()), err, _is_terminal(err), jsonstream.terminal_width(err))
     cli.client.finish(resp)

@@ -1,0 +1,429 @@
+"""The bridge networks (the default `bridge` and user-defined ones), their endpoints, and the nft table.
+
+Every network is a Linux bridge (the default one `--bridge`, user-defined ones `sjb<id>`);
+a container has one sandbox (netns file) with one endpoint (veth, `eth0`, `eth1`, ...) per
+network it is connected to. The default route goes through the first non-internal
+network; published ports are DNATed to the address on the container's first network.
+
+Lifecycle:
+    init()       at daemon start: pick (or read back) the subnet, create the bridge
+    restore()    after reconciliation: take back the host ports of the running containers,
+                 drop veths and netns files that belong to no running container, and rewrite
+                 the nft table from the records (so what a crashed daemon left is corrected)
+    connect()    at container start, before the runtime creates it: sandbox + endpoint +
+                 published ports + rules; all or nothing
+    disconnect() at exit/stop/remove: everything connect made is removed; idempotent
+    shutdown()   at daemon stop: the bridge and table go when no container uses them, else
+                 they stay (running containers keep their network while sangjad is down)
+
+The per-container state lives in the container's record (`Container.network`), so the
+addresses and ports in use survive a daemon restart: IPAM is the set of those records.
+Calls are synchronous (netlink, nft) and serialized by one lock; callers run them in a thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sangja.errors import Conflict, Forbidden, InvalidParameter, SangjaError
+from sangja.network import nft, sandbox
+from sangja.network.portmap import Binding, Mapping, PortReservations
+from sangja.network.store import BridgeState, NetworkStore, choose_subnet, new_network
+
+log = logging.getLogger(__name__)
+
+# Docker's default address pools: 172.17-31.0.0/16, then 192.168.0.0/16 cut in /20s.
+DEFAULT_POOLS: tuple[tuple[str, int], ...] = (
+    ("172.17.0.0/16", 16),
+    ("172.18.0.0/15", 16),
+    ("172.20.0.0/14", 16),
+    ("172.24.0.0/13", 16),
+    ("192.168.0.0/16", 20),
+)
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    bridge: str = "sangja0"  # "none": no default bridge (bridge mode then means loopback only)
+    bip: str = ""  # "172.30.0.1/16": the bridge's address and subnet
+    pools: tuple[tuple[str, int], ...] = DEFAULT_POOLS
+
+    @property
+    def table(self) -> str:
+        return "sangja" if self.bridge == "sangja0" else "sangja_" + "".join(
+            ch if ch.isalnum() else "_" for ch in self.bridge
+        )
+
+
+@dataclass(frozen=True)
+class EndpointRequest:
+    """A container's wish to be on a network: its aliases and an optional fixed address (--ip)."""
+
+    network_id: str
+    ipv4: str = ""
+
+
+@dataclass
+class _Ep:
+    network_id: str
+    address: str
+    host_ifname: str
+    has_gateway: bool = False
+    ifname: str = "eth0"
+
+
+@dataclass
+class _Live:
+    address: str  # on the first network: where published ports go
+    mappings: list[Mapping] = field(default_factory=list)
+    endpoints: dict[str, _Ep] = field(default_factory=dict)  # network id → endpoint
+
+
+def parse_pool(text: str) -> tuple[str, int]:
+    """dockerd's --default-address-pool base=172.30.0.0/16,size=24."""
+    parts = dict(p.split("=", 1) for p in text.split(",") if "=" in p)
+    try:
+        base = str(ipaddress.IPv4Network(parts["base"]))
+        size = int(parts.get("size", "24"))
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"invalid default address pool {text!r}: {exc}") from None
+    return base, size
+
+
+class BridgeController:
+    def __init__(self, opts: NetworkOptions, data_root: Path, exec_root: Path) -> None:
+        self.opts = opts
+        self.state_file = data_root / "network" / "bridge.json"
+        self.store = NetworkStore(data_root)
+        self.netns_dir = exec_root / "netns"
+        self.state: BridgeState | None = None  # the default bridge
+        self.networks: dict[str, BridgeState] = {}  # id → every bridge network, the default one included
+        self._lock = threading.Lock()
+        self._live: dict[str, _Live] = {}
+        self.ports = PortReservations()
+
+    @property
+    def enabled(self) -> bool:
+        return self.opts.bridge != "none"
+
+    @property
+    def network_id(self) -> str:
+        return self.state.id if self.state else ""
+
+    # -- daemon start / stop ---------------------------------------------------------------
+    def init(self) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            saved = self._load()
+            taken = sandbox.host_routes(exclude_ifname=self.opts.bridge)
+            users = self.store.load_all()
+            if self.opts.bip:
+                iface = ipaddress.IPv4Interface(self.opts.bip)
+                subnet, gateway = iface.network, str(iface.ip)
+            elif saved and not any(ipaddress.IPv4Network(saved.subnet).overlaps(t) for t in taken):
+                subnet, gateway = ipaddress.IPv4Network(saved.subnet), saved.gateway
+            else:
+                subnet = choose_subnet(self.opts.pools, taken + [u.network() for u in users])
+                gateway = str(next(subnet.hosts()))
+            self.state = BridgeState(
+                id=saved.id if saved else secrets.token_hex(32),
+                subnet=str(subnet),
+                gateway=gateway,
+                created=saved.created if saved else time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime()),
+                device=self.opts.bridge,
+            )
+            self._save()
+            sandbox.ensure_bridge(self.opts.bridge, gateway, subnet.prefixlen)
+            self.networks = {self.state.id: self.state}
+            for u in users:
+                sandbox.ensure_bridge(u.device, u.gateway, u.network().prefixlen)
+                self.networks[u.id] = u
+            self._apply()
+        log.info("default bridge %s: subnet %s, gateway %s", self.opts.bridge, subnet, gateway)
+
+    def restore(self, running: dict[str, dict[str, Any]]) -> None:
+        """`running`: container id → its `Container.network` record, for containers that still run."""
+        if not self.enabled:
+            return
+        with self._lock:
+            for cid, rec in running.items():
+                if not rec.get("IPAddress") or cid in self._live:
+                    continue
+                maps = [Mapping.from_json(m) for m in rec.get("Mappings") or []]
+                live = _Live(rec["IPAddress"], maps)
+                for nid, ep in self._record_endpoints(cid, rec).items():
+                    if nid in self.networks:
+                        live.endpoints[nid] = ep
+                self._live[cid] = live
+                self.ports.retake(cid, maps)
+            keep = {ep.host_ifname for live in self._live.values() for ep in live.endpoints.values()}
+            for net in self.networks.values():
+                for name in sandbox.bridge_ports(net.device):
+                    if name.startswith("sjv") and name not in keep:
+                        log.info("removing leftover endpoint %s", name)
+                        sandbox.delete_link(name)
+            if self.netns_dir.is_dir():
+                for f in self.netns_dir.iterdir():
+                    if f.name not in self._live:
+                        log.info("removing leftover sandbox %s", f.name[:12])
+                        sandbox.delete_sandbox(f, f.name)
+            self._apply()
+
+    def _record_endpoints(self, cid: str, rec: dict[str, Any]) -> dict[str, _Ep]:
+        eps = rec.get("Endpoints")
+        if not eps:  # a record from before user-defined networks: one endpoint on the default bridge
+            return {self.network_id: _Ep(self.network_id, rec["IPAddress"], sandbox.veth_name(cid), True)}
+        return {
+            nid: _Ep(nid, e["IPAddress"], e["HostIfname"], bool(e.get("HasGateway")), str(e.get("IfName") or "eth0"))
+            for nid, e in eps.items()
+        }
+
+    def shutdown(self) -> None:
+        """At daemon stop: let go of the port reservations; remove the bridges no container uses
+        (they are made again at start), and the table when no container uses any."""
+        if not self.enabled:
+            return
+        with self._lock:
+            self.ports.release_all()
+            used = {nid for live in self._live.values() for nid in live.endpoints}
+            for nid, net in self.networks.items():
+                if nid not in used:
+                    sandbox.delete_bridge(net.device)
+            if not self._live:
+                nft.delete_table(self.opts.table)
+
+    # -- networks ------------------------------------------------------------------------------
+    def create_network(
+        self, name: str, ipam: Any, internal: bool, labels: dict[str, str], options: dict[str, str]
+    ) -> BridgeState:
+        if not self.enabled:
+            raise SangjaError("bridge networking is disabled in this daemon (--bridge none)")
+        with self._lock:
+            users = [n for n in self.networks.values() if not n.is_default]
+            taken = [n.network() for n in self.networks.values() if n.is_default]
+            net = new_network(
+                name, ipam, internal, labels, options, users,
+                taken + sandbox.host_routes(exclude_ifname=self.opts.bridge), self.opts.pools,
+            )
+            if self.state and net.network().overlaps(self.state.network()):
+                raise Forbidden("invalid pool request: Pool overlaps with other one on this address space")
+            try:
+                sandbox.ensure_bridge(net.device, net.gateway, net.network().prefixlen)
+                self.networks[net.id] = net
+                self._apply()
+                self.store.save(net)
+            except BaseException:
+                self.networks.pop(net.id, None)
+                sandbox.delete_bridge(net.device)
+                with contextlib.suppress(Exception):
+                    self._apply()
+                raise
+            return net
+
+    def remove_network(self, network_id: str) -> None:
+        with self._lock:
+            net = self.networks.get(network_id)
+            if net is None:
+                return
+            if self.endpoints_of(network_id):
+                raise Conflict(
+                    f"error while removing network: network {net.name} id {net.id} has active endpoints"
+                )
+            self.store.delete(net.id)
+            del self.networks[net.id]
+            sandbox.delete_bridge(net.device)
+            self._apply()
+
+    def endpoints_of(self, network_id: str) -> dict[str, str]:
+        """Container id → its address on the network, for the containers connected now."""
+        return {
+            cid: live.endpoints[network_id].address
+            for cid, live in self._live.items()
+            if network_id in live.endpoints
+        }
+
+    # -- containers --------------------------------------------------------------------------
+    def connect(
+        self,
+        cid: str,
+        endpoint_name: str,
+        bindings: list[Binding],
+        networks: list[EndpointRequest] | None = None,
+    ) -> dict[str, Any]:
+        """Give container `cid` a sandbox with an endpoint on each of `networks` (default: the
+        default bridge); returns the record to keep in the container. All or nothing."""
+        assert self.state is not None
+        wanted = networks or [EndpointRequest(self.state.id)]
+        with self._lock:
+            if cid in self._live:
+                self._disconnect_locked(cid)
+            path = self.netns_dir / cid
+            self._live[cid] = _Live("")
+            record: dict[str, Any] = {
+                "SandboxKey": str(path),
+                "SandboxID": secrets.token_hex(32),
+                "Endpoints": {},
+                "Mappings": [],
+            }
+            try:
+                for i, req in enumerate(wanted):
+                    ep = self._add_endpoint_locked(cid, req, new=(i == 0))
+                    record["Endpoints"][req.network_id] = ep
+                first = record["Endpoints"][wanted[0].network_id]
+                self._live[cid].address = first["IPAddress"]
+                mappings = self.ports.reserve(cid, bindings, f"{endpoint_name} ({first['EndpointID']})")
+                self._live[cid].mappings = mappings
+                record["Mappings"] = [m.to_json() for m in mappings]
+                self._apply()
+            except BaseException:
+                self._disconnect_locked(cid)
+                raise
+            self._primary(record)
+            return record
+
+    def connect_endpoint(self, cid: str, req: EndpointRequest, record: dict[str, Any]) -> dict[str, Any]:
+        """Connect a running container's sandbox to one more network; updates and returns `record`."""
+        with self._lock:
+            live = self._live.get(cid)
+            if live is None or not record.get("SandboxKey"):
+                raise Conflict("container has no network sandbox to connect")
+            if req.network_id in live.endpoints:
+                net = self.networks[req.network_id]
+                raise Forbidden(f"endpoint with name {cid[:12]} already exists in network {net.name}")
+            ep = self._add_endpoint_locked(cid, req, new=False)
+            record.setdefault("Endpoints", {})[req.network_id] = ep
+            self._apply()
+            return record
+
+    def disconnect_endpoint(self, cid: str, network_id: str, record: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            live = self._live.get(cid)
+            if live is None or network_id not in live.endpoints:
+                return record
+            ep = live.endpoints.pop(network_id)
+            sandbox.delete_link(ep.host_ifname)
+            (record.get("Endpoints") or {}).pop(network_id, None)
+            self._apply()
+            return record
+
+    def _add_endpoint_locked(self, cid: str, req: EndpointRequest, new: bool) -> dict[str, Any]:
+        live = self._live[cid]
+        net = self.networks.get(req.network_id)
+        if net is None:
+            raise SangjaError(f"network {req.network_id} not found")
+        address = self._allocate(net, req.ipv4)
+        host_ifname = (
+            sandbox.veth_name(cid) if net.id == self.network_id else sandbox.endpoint_name(cid, net.id)
+        )
+        gateway = "" if net.internal or any(e.has_gateway for e in live.endpoints.values()) else net.gateway
+        ifname = f"eth{self._next_ifindex(live)}"
+        live.endpoints[net.id] = _Ep(net.id, address, host_ifname, bool(gateway), ifname)
+        path = self.netns_dir / cid
+        try:
+            spec = sandbox.EndpointSpec(host_ifname, ifname, net.device, address, net.network().prefixlen, gateway)
+            ep = sandbox.add_endpoint(path, spec, new=new)
+        except BaseException:
+            live.endpoints.pop(net.id, None)
+            raise
+        return {
+            "NetworkID": net.id,
+            "EndpointID": secrets.token_hex(32),
+            "IPAddress": address,
+            "IPPrefixLen": net.network().prefixlen,
+            "Gateway": net.gateway if not net.internal else "",
+            "MacAddress": ep.mac,
+            "Bridge": net.device,
+            "HostIfname": host_ifname,
+            "IfName": ifname,
+            "HasGateway": bool(gateway),
+        }
+
+    @staticmethod
+    def _next_ifindex(live: _Live) -> int:
+        """The smallest N with no `ethN` in the sandbox (a disconnect may leave a gap)."""
+        used = {ep.ifname for ep in live.endpoints.values()}
+        return next(i for i in range(len(used) + 1) if f"eth{i}" not in used)
+
+    def _primary(self, record: dict[str, Any]) -> None:
+        """The first endpoint's fields at the top of the record (what the default bridge's views read)."""
+        eps = record.get("Endpoints") or {}
+        if not eps:
+            return
+        first = next(iter(eps.values()))
+        for key in ("NetworkID", "EndpointID", "IPAddress", "IPPrefixLen", "Gateway", "MacAddress", "Bridge"):
+            record[key] = first[key]
+
+    def disconnect(self, cid: str) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self._disconnect_locked(cid)
+
+    def _disconnect_locked(self, cid: str) -> None:
+        had = self._live.pop(cid, None)
+        self.ports.release(cid)
+        names = [ep.host_ifname for ep in had.endpoints.values()] if had else []
+        sandbox.delete_sandbox(self.netns_dir / cid, cid, names)
+        if had is not None and (had.mappings or had.endpoints):
+            self._apply()
+
+    # -- internals -----------------------------------------------------------------------------
+    def _allocate(self, net: BridgeState, wanted: str = "") -> str:
+        used = {
+            ep.address for live in self._live.values() for ep in live.endpoints.values() if ep.network_id == net.id
+        } | {net.gateway}
+        subnet = net.network()
+        if wanted:
+            if not net.user_ipam:
+                raise InvalidParameter(
+                    "user specified IP address is supported only when connecting to networks "
+                    "with user configured subnets"
+                )
+            try:
+                addr = ipaddress.IPv4Address(wanted)
+            except ValueError:
+                raise InvalidParameter(f"invalid IPv4 address: {wanted}") from None
+            if addr not in subnet or addr in (subnet.network_address, subnet.broadcast_address):
+                raise InvalidParameter(f"no matching subnet for address {wanted} in network {net.name}")
+            if wanted in used:
+                raise Forbidden(f"Address already in use: {wanted}")
+            return wanted
+        for host in subnet.hosts():
+            if str(host) not in used:
+                return str(host)
+        raise SangjaError(f"no available IPv4 addresses on this network's address pools: {net.name} ({net.id})")
+
+    def _apply(self) -> None:
+        assert self.state is not None
+        forwards = [
+            nft.Forward(m.proto, m.host_ip, m.host_port, live.address, m.container_port)
+            for live in self._live.values()
+            for m in live.mappings
+        ]
+        bridges = [nft.BridgeRules(n.device, n.subnet, n.internal) for n in self.networks.values()]
+        nft.apply(nft.render(self.opts.table, bridges, forwards))
+
+    def _load(self) -> BridgeState | None:
+        try:
+            data = json.loads(self.state_file.read_text())
+            return BridgeState.from_json(data)
+        except (FileNotFoundError, ValueError, TypeError):
+            return None
+
+    def _save(self) -> None:
+        assert self.state is not None
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self.state)))
+        os.replace(tmp, self.state_file)

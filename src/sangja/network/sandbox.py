@@ -1,0 +1,249 @@
+"""Kernel side of a container's network: the bridge, the sandbox (a netns file) and its veth endpoint.
+
+Words as in libnetwork: the *sandbox* is the container's network namespace, kept as a
+bind-mounted file (`<exec-root>/netns/<id>`) so that it outlives both the container's
+processes and sangjad; an *endpoint* is the veth pair joining it to the bridge.
+
+All netlink calls go through pyroute2 (no `ip` processes). The namespace is made in a
+short-lived thread of our own: unshare(CLONE_NEWNET) moves only that thread, which binds
+its new namespace to the file, opens a netlink socket there (a socket stays in the
+namespace it was created in) and exits — so no pool thread is ever left in another netns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import ipaddress
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+CLONE_NEWNET = 0x40000000
+MS_BIND = 0x1000
+MNT_DETACH = 0x2
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What a container's endpoint on a bridge is: its host-side veth, address and MAC."""
+
+    host_ifname: str
+    address: str  # "172.18.0.2"
+    prefixlen: int
+    gateway: str
+    mac: str
+
+
+def veth_name(cid: str) -> str:
+    """The host side's name, derived from the container ID so a restarted daemon can find it."""
+    return f"sjv{cid[:11]}"
+
+
+def mac_for(address: str) -> str:
+    """Docker's MAC for an IPv4 endpoint: 02:42 followed by the address's four bytes."""
+    return "02:42:" + ":".join(f"{int(b):02x}" for b in address.split("."))
+
+
+def ensure_bridge(name: str, gateway: str, prefixlen: int) -> None:
+    """Create the bridge (if missing) with the gateway address, up, with route_localnet on.
+
+    route_localnet lets DNATed connections from 127.0.0.0/8 (localhost access to a
+    published port) be routed out of the bridge; they are masqueraded on the way.
+    """
+    with IPRoute() as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if not found:
+            try:
+                ipr.link("add", ifname=name, kind="bridge")
+            except NetlinkError as exc:
+                if exc.code != errno.EEXIST:
+                    raise
+            found = ipr.link_lookup(ifname=name)
+        idx = found[0]
+        have = {a.get_attr("IFA_ADDRESS") for a in ipr.get_addr(index=idx, family=2)}
+        if gateway not in have:
+            ipr.addr("add", index=idx, address=gateway, prefixlen=prefixlen)
+        ipr.link("set", index=idx, state="up")
+    _sysctl(f"net/ipv4/conf/{name}/route_localnet", "1")
+    _sysctl("net/ipv4/ip_forward", "1")
+
+
+def delete_bridge(name: str) -> None:
+    with IPRoute() as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if found:
+            with contextlib.suppress(NetlinkError):
+                ipr.link("del", index=found[0])
+
+
+def bridge_exists(name: str) -> bool:
+    with IPRoute() as ipr:
+        return bool(ipr.link_lookup(ifname=name))
+
+
+def host_routes(exclude_ifname: str = "") -> list[ipaddress.IPv4Network]:
+    """The IPv4 destinations of the host's routes (main table), except those via `exclude_ifname`
+    (our own bridge), to pick subnets that collide with none."""
+    out: list[ipaddress.IPv4Network] = []
+    with IPRoute() as ipr:
+        skip = ipr.link_lookup(ifname=exclude_ifname) if exclude_ifname else []
+        for r in ipr.get_routes(family=2, table=254):
+            dst = r.get_attr("RTA_DST")
+            if dst is None or r.get_attr("RTA_OIF") in skip:
+                continue  # the default route, or our own bridge's
+            out.append(ipaddress.IPv4Network(f"{dst}/{r['dst_len']}", strict=False))
+    return out
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """One endpoint to add to a sandbox: a veth from `bridge` to `ifname` inside it."""
+
+    host_ifname: str
+    ifname: str  # "eth0", "eth1", ...
+    bridge: str
+    address: str
+    prefixlen: int
+    gateway: str  # "" = no default route through this endpoint (internal network, or not the first)
+
+
+def create_sandbox(path: Path, cid: str, bridge: str, address: str, prefixlen: int, gateway: str) -> Endpoint:
+    """Make the netns file and connect it to `bridge`; undo everything on failure."""
+    return add_endpoint(path, EndpointSpec(veth_name(cid), "eth0", bridge, address, prefixlen, gateway), new=True)
+
+
+def endpoint_name(cid: str, network_id: str) -> str:
+    """Host-side veth of a container's endpoint on a user-defined network (15 characters)."""
+    return f"sjv{cid[:6]}{network_id[:6]}"
+
+
+def add_endpoint(path: Path, spec: EndpointSpec, new: bool = False) -> Endpoint:
+    """Connect the sandbox at `path` to `spec.bridge` (creating the sandbox first when `new`).
+
+    The work runs in a short-lived thread that enters the namespace (unshare for a new one,
+    setns for an existing one) and exits afterwards. On failure the endpoint (and a new
+    sandbox) is removed again.
+    """
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            result["ok"] = _endpoint_in_thread(path, spec, new)
+        except BaseException as exc:
+            result["err"] = exc
+
+    t = threading.Thread(target=work, name=f"netns-{path.name[:12]}")
+    t.start()
+    t.join()
+    if "err" in result:
+        if new:
+            delete_sandbox(path, path.name, [spec.host_ifname])
+        else:
+            delete_link(spec.host_ifname)
+            delete_link(_peer_name(spec.host_ifname))
+        raise result["err"]
+    ep: Endpoint = result["ok"]
+    return ep
+
+
+def _peer_name(host_ifname: str) -> str:
+    return "sjp" + host_ifname[3:]
+
+
+def _endpoint_in_thread(path: Path, spec: EndpointSpec, new: bool) -> Endpoint:
+    host = IPRoute()  # opened before entering the namespace: it stays in the host namespace
+    try:
+        if new:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0)
+            os.close(fd)
+            if _libc.unshare(CLONE_NEWNET) != 0:
+                e = ctypes.get_errno()
+                raise OSError(e, f"unshare(CLONE_NEWNET): {os.strerror(e)}")
+            src = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
+            if _libc.mount(src, str(path).encode(), b"none", MS_BIND, None) != 0:
+                e = ctypes.get_errno()
+                raise OSError(e, f"bind-mount of the netns on {path}: {os.strerror(e)}")
+        else:
+            nsfd = os.open(path, os.O_RDONLY)
+            try:
+                if _libc.setns(nsfd, CLONE_NEWNET) != 0:
+                    e = ctypes.get_errno()
+                    raise OSError(e, f"setns({path}): {os.strerror(e)}")
+            finally:
+                os.close(nsfd)
+        with IPRoute() as ns:  # this thread is in the container's namespace now
+            if new:
+                lo = ns.link_lookup(ifname="lo")[0]
+                ns.link("set", index=lo, state="up")
+            hname = spec.host_ifname
+            peer_tmp = _peer_name(hname)
+            br = host.link_lookup(ifname=spec.bridge)
+            if not br:
+                raise OSError(errno.ENODEV, f"bridge {spec.bridge} does not exist")
+            host.link("add", ifname=hname, kind="veth", peer=peer_tmp)
+            hidx = host.link_lookup(ifname=hname)[0]
+            pidx = host.link_lookup(ifname=peer_tmp)[0]
+            nsfd = os.open(path, os.O_RDONLY)
+            try:
+                host.link("set", index=pidx, net_ns_fd=nsfd)
+            finally:
+                os.close(nsfd)
+            host.link("set", index=hidx, master=br[0], state="up")
+            idx = ns.link_lookup(ifname=peer_tmp)[0]
+            ns.link("set", index=idx, ifname=spec.ifname, address=mac_for(spec.address))
+            ns.addr("add", index=idx, address=spec.address, prefixlen=spec.prefixlen)
+            ns.link("set", index=idx, state="up")
+            if spec.gateway:
+                ns.route("add", dst="0.0.0.0/0", gateway=spec.gateway, oif=idx)
+            mac = ns.get_links(idx)[0].get_attr("IFLA_ADDRESS")
+        return Endpoint(hname, spec.address, spec.prefixlen, spec.gateway, str(mac))
+    finally:
+        host.close()
+
+
+def delete_sandbox(path: Path, cid: str, host_ifnames: list[str] | None = None) -> None:
+    """Remove the endpoints and the netns file; whatever is already gone is fine."""
+    names = [veth_name(cid), *(host_ifnames or [])]
+    with IPRoute() as ipr:
+        for name in dict.fromkeys(names):
+            for n in (name, _peer_name(name)):
+                found = ipr.link_lookup(ifname=n)
+                if found:
+                    with contextlib.suppress(NetlinkError):
+                        ipr.link("del", index=found[0])
+    _libc.umount2(str(path).encode(), MNT_DETACH)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def bridge_ports(bridge: str) -> list[str]:
+    """Names of the interfaces enslaved to `bridge`."""
+    with IPRoute() as ipr:
+        found = ipr.link_lookup(ifname=bridge)
+        if not found:
+            return []
+        links = ipr.get_links()
+        return [str(x.get_attr("IFLA_IFNAME")) for x in links if x.get_attr("IFLA_MASTER") == found[0]]
+
+
+def delete_link(name: str) -> None:
+    with IPRoute() as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if found:
+            with contextlib.suppress(NetlinkError):
+                ipr.link("del", index=found[0])
+
+
+def _sysctl(key: str, value: str) -> None:
+    with contextlib.suppress(OSError):
+        Path("/proc/sys", key).write_text(value)
