@@ -17,12 +17,14 @@ from tests.support.waiting import wait_until
 
 def _health(cli: Cli, name: str) -> dict[str, Any]:
     state = json.loads(cli.ok("inspect", "--format", "{{json .State}}", name))
-    return state.get("Health") or {}
+    health: dict[str, Any] = state.get("Health") or {}
+    return health
 
 
 def _wait_status(cli: Cli, name: str, status: str, timeout: float = 30.0) -> dict[str, Any]:
-    return wait_until(lambda: (h := _health(cli, name)).get("Status") == status and h, timeout,
-                      what=f"{name} to become {status}")
+    found: dict[str, Any] = wait_until(lambda: (h := _health(cli, name)).get("Status") == status and h, timeout,
+                                       what=f"{name} to become {status}")
+    return found
 
 
 def test_health_cmd_transitions_ps_filter_and_events(cli: Cli, daemon: Daemon, names: Callable[[str], str]) -> None:

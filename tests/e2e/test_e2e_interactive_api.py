@@ -216,11 +216,11 @@ def test_two_attach_clients_and_logs(daemon: Daemon, names: Callable[[str], str]
         a.sendall(b"one\n")
         got_a = bytearray()
         got_b = bytearray()
-        wait_until(lambda: got_a.extend(a.recv(4096)) or b"got-one" in demux(bytes(got_a))[0], 30, 0, "client a")
-        wait_until(lambda: got_b.extend(b.recv(4096)) or b"got-one" in demux(bytes(got_b))[0], 30, 0, "client b")
+        wait_until(lambda: _fill(got_a, a) and b"got-one" in demux(bytes(got_a))[0], 30, 0, "client a")
+        wait_until(lambda: _fill(got_b, b) and b"got-one" in demux(bytes(got_b))[0], 30, 0, "client b")
         assert demux(bytes(got_a))[0].startswith(b"first\n")  # logs=1 replays what came before
         a.sendall(b"two\n")
-        wait_until(lambda: got_b.extend(b.recv(4096)) or b"got-two" in demux(bytes(got_b))[0], 30, 0, "client b")
+        wait_until(lambda: _fill(got_b, b) and b"got-two" in demux(bytes(got_b))[0], 30, 0, "client b")
         daemon.api("POST", f"/containers/{cid}/kill")
         a.settimeout(30)
         read_all(a)  # the server closes when the container exits
@@ -247,3 +247,9 @@ def test_attach_half_close_passes_stdin_eof(daemon: Daemon, names: Callable[[str
     out, _ = demux(raw)
     assert out == data + b"after-eof\n"
     assert json.loads(daemon.api("POST", f"/containers/{cid}/wait"))["StatusCode"] == 0
+
+
+def _fill(buf: bytearray, sock: socket.socket) -> bool:
+    """Append what one recv() returns to buf; always True (a step of a wait_until probe)."""
+    buf.extend(sock.recv(4096))
+    return True

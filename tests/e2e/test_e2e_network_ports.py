@@ -16,7 +16,7 @@ import pytest
 
 from tests.support import netleaks
 from tests.support.commands import Cli
-from tests.support.daemon import Daemon, SpawnedDaemon
+from tests.support.daemon import Daemon, SangjaDaemon, SpawnedDaemon
 from tests.support.flows import http_get, inspect, state, validate_against_swagger, wait_http
 from tests.support.unixhttp import ApiError
 from tests.support.waiting import wait_until
@@ -226,10 +226,12 @@ def test_published_port_keeps_answering_while_the_daemon_is_killed(
     assert f"127.0.0.1:{free_port}->80/tcp" in cli.ok("ps", "--format", "{{.Ports}}")
     assert not _port_is_free(free_port), "the restarted daemon did not take the host port back"
     cli.ok("rm", "-f", "web")
+    assert isinstance(fresh_daemon, SangjaDaemon)
     assert netleaks.veths_of(fresh_daemon.bridge) == set()
 
 
 def test_daemon_leaves_no_bridge_veth_or_table_behind(fresh_daemon: SpawnedDaemon, free_port: int) -> None:
+    assert isinstance(fresh_daemon, SangjaDaemon)
     bridge = fresh_daemon.bridge
     assert any(item.startswith("bridge ") for item in netleaks.find(bridge))
     cid = fresh_daemon.post_json("/containers/create", {

@@ -37,7 +37,7 @@ def hijack(socket_path: str, path: str, body: dict[str, Any] | None = None, time
 
 def read_all(s: socket.socket) -> bytes:
     """Everything until the server closes the connection."""
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         data = s.recv(1 << 16)
         if not data:
