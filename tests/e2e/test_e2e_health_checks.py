@@ -22,8 +22,11 @@ def _health(cli: Cli, name: str) -> dict[str, Any]:
 
 
 def _wait_status(cli: Cli, name: str, status: str, timeout: float = 30.0) -> dict[str, Any]:
-    found: dict[str, Any] = wait_until(lambda: (h := _health(cli, name)).get("Status") == status and h, timeout,
-                                       what=f"{name} to become {status}")
+    def probe() -> dict[str, Any] | None:
+        h = _health(cli, name)
+        return h if h.get("Status") == status else None
+
+    found: dict[str, Any] = wait_until(probe, timeout, what=f"{name} to become {status}")
     return found
 
 
