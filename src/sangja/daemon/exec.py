@@ -186,4 +186,4 @@ async def resize_exec(d: Daemon, exec_id: str, height: int, width: int) -> None:
         raise Conflict("timeout waiting for exec session ready") from None
     if rec.process is None or not rec.running:
         raise Conflict(f"Exec {exec_id} is not running")
-    rec.process.resize(height, width)
+    await rec.process.resize_settled(height, width)

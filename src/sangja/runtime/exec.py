@@ -74,6 +74,21 @@ def set_winsize(fd: int, height: int, width: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
 
 
+def _console_size(pid: int) -> tuple[int, int] | None:
+    """(rows, cols) of the terminal that is process `pid`'s stdin, None if it cannot be read."""
+    try:
+        fd = os.open(f"/proc/{pid}/fd/0", os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+        return rows, cols
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 class ExecProcess:
     """One running `runc exec`. `master` is our pty's master with a TTY, else None and the
     process's stdio are `proc.stdin/stdout/stderr` (None for what was not asked for)."""
@@ -125,6 +140,28 @@ class ExecProcess:
         if self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.send_signal(signal.SIGWINCH)
+
+    async def resize_settled(self, height: int, width: int, timeout: float = 1.0) -> None:
+        """Resize, then wait (bounded) until runc has passed the size on to the container's own
+        console. runc applies SIGWINCH asynchronously, and one that arrives before runc holds the
+        console is dropped (runc then sets the initial consoleSize): so the signal is repeated
+        until the container's terminal reports the new size. Without this, a command typed right
+        after the resize (the docker CLI resizes, then the user types) could see the old size."""
+        self.resize(height, width)
+        if self.master is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        next_signal = loop.time() + 0.05
+        # Until runc writes the PID the process has no console yet to look at: keep signalling.
+        while self.proc.returncode is None and (not self.pid or _console_size(self.pid) != (height, width)):
+            now = loop.time()
+            if now >= deadline:
+                return
+            if now >= next_signal:
+                self.resize(height, width)
+                next_signal = now + 0.05
+            await asyncio.sleep(0.005)
 
     def close(self) -> None:
         """Release our side: the pty master and the session directory (after the process exited)."""
