@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import os
 
-from sangja.cli import dockerconfig, jsonstream, runconfig
+from sangja.cli import runconfig
 from sangja.cli.command import Cli, Spec, min_args
 from sangja.cli.errors import CLIError, DaemonError, with_help
 from sangja.cli.flags import Options
@@ -49,6 +49,9 @@ def build_body(cli: Cli, opts: Options, args: list[str], command: str) -> dict[s
 
 def pull_image(cli: Cli, image: str, platform: str, quiet: bool) -> None:
     """POST /images/create?fromImage=…&tag=… with docker's progress display on stderr."""
+    # Imported here: only a missing image needs them, and they cost `create`/`run` ~30 ms at start.
+    from sangja.cli import dockerconfig, jsonstream
+
     try:
         ref = parse_normalized(image)
     except ValueError as exc:
