@@ -13,7 +13,6 @@ namespace it was created in) and exits — so no pool thread is ever left in ano
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import ipaddress
 import os
@@ -25,11 +24,7 @@ from typing import Any
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-CLONE_NEWNET = 0x40000000
-MS_BIND = 0x1000
-MNT_DETACH = 0x2
-
-_libc = ctypes.CDLL(None, use_errno=True)
+from sangja.host import netns
 
 
 @dataclass(frozen=True)
@@ -163,24 +158,9 @@ def _endpoint_in_thread(path: Path, spec: EndpointSpec, new: bool) -> Endpoint:
     host = IPRoute()  # opened before entering the namespace: it stays in the host namespace
     try:
         if new:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0)
-            os.close(fd)
-            if _libc.unshare(CLONE_NEWNET) != 0:
-                e = ctypes.get_errno()
-                raise OSError(e, f"unshare(CLONE_NEWNET): {os.strerror(e)}")
-            src = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
-            if _libc.mount(src, str(path).encode(), b"none", MS_BIND, None) != 0:
-                e = ctypes.get_errno()
-                raise OSError(e, f"bind-mount of the netns on {path}: {os.strerror(e)}")
+            netns.create_in_thread(path)
         else:
-            nsfd = os.open(path, os.O_RDONLY)
-            try:
-                if _libc.setns(nsfd, CLONE_NEWNET) != 0:
-                    e = ctypes.get_errno()
-                    raise OSError(e, f"setns({path}): {os.strerror(e)}")
-            finally:
-                os.close(nsfd)
+            netns.enter(path)
         with IPRoute() as ns:  # this thread is in the container's namespace now
             if new:
                 lo = ns.link_lookup(ifname="lo")[0]
@@ -221,9 +201,7 @@ def delete_sandbox(path: Path, cid: str, host_ifnames: list[str] | None = None) 
                 if found:
                     with contextlib.suppress(NetlinkError):
                         ipr.link("del", index=found[0])
-    _libc.umount2(str(path).encode(), MNT_DETACH)
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+    netns.remove(path)
 
 
 def bridge_ports(bridge: str) -> list[str]:
