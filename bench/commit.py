@@ -14,23 +14,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from tests.support.commands import Cli, docker_binary
 
-from bench import engines
-from bench.run import REPO, available
+from bench.common import busybox_engine, installed, workspace
 
 
 def bench_commit(kind: str, tar: Path, home: Path, mb: int, repeat: int) -> list[float]:
-    engine = engines.make(kind)
-    try:
-        engine.start()
-        engine.import_image(tar, "busybox", "latest", ('CMD ["sh"]',))
+    with busybox_engine(kind, tar) as engine:
         cli = Cli.docker(engine.host, str(home))
         cli.ok("run", "--name", "bench-commit", "--network", "none", "busybox",
                "dd", "if=/dev/urandom", "of=/big", "bs=1048576", f"count={mb}", timeout=120)
@@ -42,10 +36,6 @@ def bench_commit(kind: str, tar: Path, home: Path, mb: int, repeat: int) -> list
             cli.ok("rmi", image_id)
         cli.ok("rm", "-f", "bench-commit")
         return times
-    finally:
-        leaked = engine.close()
-        if leaked:
-            print(f"[bench] {kind} left (and the bench cleared):\n{leaked.describe()}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,14 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     if docker_binary() is None:
         parser.error("the docker CLI is needed (it drives every engine)")
     results: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="sangja-bench-") as tmp:
-        tar, home = Path(tmp) / "busybox.tar", Path(tmp) / "home"
-        home.mkdir()
-        subprocess.run(["sh", str(REPO / "scripts" / "make-busybox-rootfs.sh"), str(tar)], check=True, timeout=120)
-        for kind in [k.strip() for k in args.engines.split(",") if k.strip()]:
-            if not available(kind):
-                print(f"[bench] {kind} is not installed: skipped", file=sys.stderr)
-                continue
+    with workspace() as (tar, home):
+        for kind in installed(args.engines):
             times = bench_commit(kind, tar, home, args.mb, args.repeat)
             results[kind] = statistics.median(times)
     print(f"| engine | commit of {args.mb} MB (median of {args.repeat}, ms) |")

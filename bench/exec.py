@@ -19,14 +19,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from tests.support.commands import Cli, docker_binary
 
-from bench import engines
-from bench.run import REPO, available
+from bench.common import busybox_engine, installed, workspace
 
 BOX = "bench-exec"
 
@@ -55,10 +53,7 @@ def _throughput(cli: Cli, data: bytes) -> float:
 
 
 def bench_exec(kind: str, tar: Path, home: Path, data: bytes, repeat: int) -> dict[str, tuple[float, float]]:
-    engine = engines.make(kind)
-    try:
-        engine.start()
-        engine.import_image(tar, "busybox", "latest", ('CMD ["sh"]',))
+    with busybox_engine(kind, tar) as engine:
         docker = Cli.docker(engine.host, str(home))
         docker.ok("run", "-d", "--name", BOX, "--network", "none", "busybox", "sh", "-c", "while :; do sleep 1; done")
         clis = [("sangja", Cli.sangja(engine.host, str(home)))] if kind == "sangjad" else []
@@ -69,10 +64,6 @@ def bench_exec(kind: str, tar: Path, home: Path, data: bytes, repeat: int) -> di
             out[f"{name} CLI -> {kind}"] = (_latency(cli, repeat), _throughput(cli, data))
         docker.ok("rm", "-f", BOX)
         return out
-    finally:
-        leaked = engine.close()
-        if leaked:
-            print(f"[bench] {kind} left (and the bench cleared):\n{leaked.describe()}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,14 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the docker CLI is needed (it drives every engine)")
     data = os.urandom(args.mb << 20)
     results: dict[str, tuple[float, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="sangja-bench-") as tmp:
-        tar, home = Path(tmp) / "busybox.tar", Path(tmp) / "home"
-        home.mkdir()
-        subprocess.run(["sh", str(REPO / "scripts" / "make-busybox-rootfs.sh"), str(tar)], check=True, timeout=120)
-        for kind in [k.strip() for k in args.engines.split(",") if k.strip()]:
-            if not available(kind):
-                print(f"[bench] {kind} is not installed: skipped", file=sys.stderr)
-                continue
+    with workspace() as (tar, home):
+        for kind in installed(args.engines):
             results.update(bench_exec(kind, tar, home, data, args.repeat))
     print(f"| client -> engine | exec true (median of {args.repeat}, ms) | exec -i cat {args.mb} MB (MB/s) |")
     print("|---|---|---|")

@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from tests.support.commands import Cli, docker_binary
 
-from bench import engines
-from bench.run import REPO, available
+from bench.common import busybox_engine, installed, workspace
 
 
 def _median_ms(cli: Cli, args: list[str], repeat: int) -> float:
@@ -38,10 +35,7 @@ def _median_ms(cli: Cli, args: list[str], repeat: int) -> float:
 
 
 def bench_engine(kind: str, tar: Path, home: Path, args: argparse.Namespace) -> tuple[float, float]:
-    engine = engines.make(kind)
-    try:
-        engine.start()
-        engine.import_image(tar, "busybox", "latest", ('CMD ["sh"]',))
+    with busybox_engine(kind, tar) as engine:
         docker = Cli.docker(engine.host, str(home))
         print(f"[bench] {kind}: {args.running} running containers", file=sys.stderr, flush=True)
         for i in range(args.running):
@@ -58,10 +52,6 @@ def bench_engine(kind: str, tar: Path, home: Path, args: argparse.Namespace) -> 
         df_ms = _median_ms(docker, ["system", "df"], args.repeat)
         docker.ok("container", "prune", "-f")
         return stats_ms, df_ms
-    finally:
-        leaked = engine.close()
-        if leaked:
-            print(f"[bench] {kind} left (and the bench cleared):\n{leaked.describe()}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,14 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     if docker_binary() is None:
         parser.error("the docker CLI is needed (it drives every engine)")
     results: dict[str, tuple[float, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="sangja-bench-") as tmp:
-        tar, home = Path(tmp) / "busybox.tar", Path(tmp) / "home"
-        home.mkdir()
-        subprocess.run(["sh", str(REPO / "scripts" / "make-busybox-rootfs.sh"), str(tar)], check=True, timeout=120)
-        for kind in [k.strip() for k in args.engines.split(",") if k.strip()]:
-            if not available(kind):
-                print(f"[bench] {kind} is not installed: skipped", file=sys.stderr)
-                continue
+    with workspace() as (tar, home):
+        for kind in installed(args.engines):
             results[kind] = bench_engine(kind, tar, home, args)
     print(f"| docker CLI -> engine | stats --no-stream, {args.running} running (ms) | "
           f"system df, {args.images} images + {args.containers} containers (ms) |")
