@@ -12,21 +12,27 @@ import asyncio
 import json
 import secrets
 import shutil
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from sangja.api.http import JsonLines, Route, qbool, qstr
-from sangja.builder.context import extract_context
-from sangja.daemon.build import BuildOptions, build_image, parse_tags
 from sangja.daemon.daemon import Daemon
 from sangja.errors import InvalidParameter, SangjaError
 
 CHUNK = 1 << 20
 
 
+if TYPE_CHECKING:
+    from sangja.daemon.build import BuildOptions
+
+
 def build_routes(d: Daemon) -> list[Route]:
     async def post_build(request: web.Request) -> web.StreamResponse:
+        # The builder is imported on the first build: it would add ~5 MB to every idle daemon.
+        from sangja.builder.context import extract_context
+        from sangja.daemon.build import build_image, parse_tags
+
         opts = _options(request)
         parse_tags(opts.tags)
         work = d.config.data_root / "build" / f"ctx-{secrets.token_hex(8)}"
@@ -79,6 +85,8 @@ def _json_map(request: web.Request, name: str) -> dict[str, Any]:
 
 
 def _options(request: web.Request) -> BuildOptions:
+    from sangja.daemon.build import BuildOptions
+
     platform = qstr(request, "platform") or ""
     if platform and not platform.startswith("linux"):
         raise InvalidParameter(f'"{platform}": operating system is not supported')
