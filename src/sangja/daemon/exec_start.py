@@ -195,6 +195,7 @@ class _Sink:
 async def _pump(rec: ExecRecord, proc: rexec.ExecProcess, sink: _Sink) -> None:
     """Copy until the process exited and its output is drained (or went silent for DRAIN_GRACE)."""
     progress = [0]
+    writing = [0]  # readers blocked on a slow client: not silence, their bytes must not be dropped
     readers: list[asyncio.Task[None]] = []
 
     async def copy_out(read: Any, stream: int) -> None:
@@ -203,7 +204,12 @@ async def _pump(rec: ExecRecord, proc: rexec.ExecProcess, sink: _Sink) -> None:
             if not data:
                 return
             progress[0] += 1
-            await sink.output(stream, data, proc.started() or await _wait_started(proc))
+            writing[0] += 1
+            try:
+                await sink.output(stream, data, proc.started() or await _wait_started(proc))
+            finally:
+                writing[0] -= 1
+                progress[0] += 1
 
     if proc.master is not None:
         master = proc.master
@@ -227,7 +233,7 @@ async def _pump(rec: ExecRecord, proc: rexec.ExecProcess, sink: _Sink) -> None:
             for task in done:
                 if task is not waiter and task.exception() is not None:
                     log.debug("exec %s output: %s", rec.id[:12], task.exception())
-            if waiter.done() and not done and progress[0] == before:
+            if waiter.done() and not done and progress[0] == before and not writing[0]:
                 break  # a background child keeps the output open; the exec itself is over
     finally:
         for task in (*readers, waiter, *([feeder] if feeder else [])):
