@@ -3,10 +3,10 @@
 The image (busybox, which the store has, and two new gzip layers) is in the real registry;
 the pull goes through a proxy (tests/support/registry3_images.StallProxy) that sends the top
 layer's first MiB and then holds the connection. So the kill lands at a known point: the
-middle layer downloaded, verified and registered, the top one half-way in ingest/, no image
-record yet. After the
-restart the store holds exactly what it held before the pull (the partial download and the
-layer no image uses are gone), and a new pull completes, keeps the image ID and runs.
+middle layer downloaded, verified and unpacked into a .tmp-* layer directory (a pull publishes
+its layers together, after one flush), the top one half-way in ingest/, no image record yet.
+After the restart the store holds exactly what it held before the pull (the partial download
+and the unpublished layer are gone), and a new pull completes, keeps the image ID and runs.
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ def _layer_dirs(root: Path) -> set[str]:
     return {p.name for p in (root / "image" / "layers").iterdir()}
 
 
+def _prepared(root: Path) -> list[Path]:
+    """Layer directories unpacked and described but not yet renamed under their chain IDs."""
+    return [p for p in (root / "image" / "layers").glob(".tmp-*") if (p / "layer.json").is_file()]
+
+
 def test_kill9_during_a_pull_leaves_nothing_half_registered(fresh_daemon: SpawnedDaemon, tmp_path: Path,
                                                             busybox_tar: Path, cli_home: Path,
                                                             names: Callable[[str], str]) -> None:
@@ -64,8 +69,7 @@ def test_kill9_during_a_pull_leaves_nothing_half_registered(fresh_daemon: Spawne
             pull = sangja.popen("pull", ref)
             try:
                 assert proxy.stalled.wait(60), "the pull never reached the top layer"
-                wait_until(lambda: (root / "image" / "layers" / middle_chain / "layer.json").is_file(),
-                           timeout=60, what="the middle layer to be registered")
+                wait_until(lambda: _prepared(root), timeout=60, what="the middle layer to be unpacked")
                 partial = wait_until(lambda: [p for p in (root / "image" / "ingest").iterdir()
                                               if p.stat().st_size > 0],
                                      timeout=60, what="the top layer's partial download in ingest/")
@@ -76,8 +80,9 @@ def test_kill9_during_a_pull_leaves_nothing_half_registered(fresh_daemon: Spawne
                 _, err = pull.communicate(timeout=60)
             assert pull.returncode != 0, err
 
-            # The state the crash left: a verified layer no image uses, a partial blob, no image.
-            assert middle_chain in _layer_dirs(root)
+            # The state the crash left: an unpacked layer not yet published, a partial blob, no image.
+            assert middle_chain not in _layer_dirs(root)
+            assert _prepared(root)
             d.start()
             assert set(d.image_ids()) == images_before
             assert list((root / "image" / "ingest").iterdir()) == []

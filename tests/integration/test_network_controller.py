@@ -62,6 +62,7 @@ def test_connect_gives_an_address_route_and_rules_and_disconnect_takes_them(cont
     controller.disconnect("a" * 64)
     controller.disconnect("a" * 64)  # idempotent
     assert not Path(a["SandboxKey"]).exists()
+    assert controller.reaper.flush(), "the veth was not deleted in the background"
     assert len(netleaks.veths_of(controller.opts.bridge)) == 1
     rules = subprocess.run(["nft", "list", "table", "ip", controller.opts.table], capture_output=True, text=True,
                            timeout=30).stdout
@@ -91,4 +92,5 @@ def test_restore_keeps_the_running_and_removes_the_rest(tmp_path: Path, controll
     assert sorted(p.name for p in controller.netns_dir.iterdir()) == ["e" * 64]
     assert fresh.connect("g" * 64, "g", [])["IPAddress"] == "10.213.0.3"  # .2 is still e's
     fresh.disconnect("g" * 64)
+    assert fresh.reaper.flush()
     controller._live.pop("f" * 64)  # removed by restore already

@@ -32,9 +32,10 @@ def find(bridge: str) -> list[str]:
         elif link.get("master") == bridge:
             found.append(f"veth {name}")
     table = table_for(bridge)
-    probe = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, text=True, timeout=30)
-    if probe.returncode == 0:
-        found.append(f"nft table ip {table}")
+    for family in ("ip", "ip6"):  # ip6: the same table's IPv6 half (network/ipv6.py)
+        probe = subprocess.run(["nft", "list", "table", family, table], capture_output=True, text=True, timeout=30)
+        if probe.returncode == 0:
+            found.append(f"nft table {family} {table}")
     return found
 
 
@@ -50,7 +51,8 @@ def clean(bridge: str) -> list[str]:
         if kind in ("bridge", "veth"):
             subprocess.run(["ip", "link", "del", name], capture_output=True, timeout=30)
         else:
-            subprocess.run(["nft", "delete", "table", "ip", table_for(bridge)], capture_output=True, timeout=30)
+            family = name.split()[1]  # "table ip6 sangja_x"
+            subprocess.run(["nft", "delete", "table", family, table_for(bridge)], capture_output=True, timeout=30)
     return found
 
 

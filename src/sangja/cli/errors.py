@@ -55,7 +55,12 @@ class DaemonUnreachable(CLIError):
 
 
 class StreamError(CLIError):
-    """An `{"error": ...}` line in a JSON message stream (pull, load, import)."""
+    """An `{"error": ...}` line in a JSON message stream (pull, load, import, build). `code` is
+    its errorDetail.code (a failed RUN's exit status; `build` exits with it, like docker)."""
+
+    def __init__(self, message: str, exit_code: int = 1, code: int = 0) -> None:
+        super().__init__(message, exit_code)
+        self.code = code
 
 
 def as_run_error(error: CLIError, command: str = "run") -> CLIError:

@@ -12,15 +12,15 @@ unless the container has a TTY) and, when stdin is attached, our input. Contract
 
 from __future__ import annotations
 
+import _socket
 import os
-import socket
-import threading
 
 from sangja.cli.stdcopy import FrameDemuxer, write_frames
 from sangja.cli.terminal import EscapeMatcher
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import threading
     from typing import BinaryIO
 
 CHUNK = 65536
@@ -29,7 +29,7 @@ CHUNK = 65536
 class HijackedIO:
     def __init__(
         self,
-        sock: socket.socket,
+        sock: _socket.socket,
         leftover: bytes,
         tty: bool,
         stdout: BinaryIO | None,
@@ -49,6 +49,8 @@ class HijackedIO:
 
     def stream(self) -> None:
         if self.stdin is not None:
+            import threading  # only with stdin attached: ~1 ms of start-up otherwise
+
             self._input_thread = threading.Thread(target=self._copy_input, name="stdin", daemon=True)
             self._input_thread.start()
         else:
@@ -114,7 +116,7 @@ class HijackedIO:
                     self.sock.sendall(data)
                 if hit:
                     self.detached = True
-                    self.sock.shutdown(socket.SHUT_RDWR)
+                    self.sock.shutdown(_socket.SHUT_RDWR)
                     return
         except OSError:
             return  # the daemon closed the connection: the container is gone
@@ -122,7 +124,7 @@ class HijackedIO:
 
     def _close_write(self) -> None:
         try:
-            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.shutdown(_socket.SHUT_WR)
         except OSError:
             pass
 

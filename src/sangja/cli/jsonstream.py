@@ -79,7 +79,9 @@ def display(
     for msg in messages:
         if "error" in msg or "errorDetail" in msg:
             detail = msg.get("errorDetail") or {}
-            raise StreamError(str(detail.get("message") or msg.get("error") or "unknown error"))
+            code = detail.get("code")
+            code = code if isinstance(code, int) else 0
+            raise StreamError(str(detail.get("message") or msg.get("error") or "unknown error"), code=code)
         if msg.get("aux") is not None:
             if on_aux is not None:
                 on_aux(msg)

@@ -282,7 +282,12 @@ def build(opts: Options, args: list[str], environ: dict[str, str] | None = None,
     if opts.mac_address:
         endpoint["MacAddress"] = opts.mac_address.strip()
     endpoints: dict[str, Any] = {}
-    if network_mode not in ("host", "none") and not network_mode.startswith("container:"):
+    if network_mode in ("host", "none") or network_mode.startswith("container:"):
+        if endpoint.get("Aliases"):  # docker/cli parseNetworkAttachmentOpt
+            raise ValueError("network-scoped aliases are only supported for user-defined networks")
+        if endpoint:
+            endpoints[network_mode] = endpoint  # the daemon judges --ip/--mac-address there
+    else:
         endpoints[network_mode] = endpoint
         for extra in networks[1:]:
             endpoints[extra] = {}

@@ -14,8 +14,8 @@ http.client costs ~25 ms of imports and cannot hand over the raw socket after a
 
 from __future__ import annotations
 
+import _socket  # the C module: socket.py (with selectors and enum) is ~3 ms of every command's start
 import os
-import socket
 from collections.abc import Iterable, Iterator
 
 TYPE_CHECKING = False
@@ -71,7 +71,7 @@ class Endpoint:
 
     def connect(self) -> Connection:
         if self.unix_path is not None:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
             try:
                 sock.connect(self.unix_path)
             except BaseException:
@@ -79,6 +79,8 @@ class Endpoint:
                 raise
         else:
             assert self.tcp is not None
+            import socket
+
             sock = socket.create_connection(self.tcp)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return Connection(sock)
@@ -87,7 +89,7 @@ class Endpoint:
 class Connection:
     """One socket carrying sequential HTTP/1.1 requests (keep-alive)."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: _socket.socket) -> None:
         self.sock = sock
         self._buf = bytearray()
         self.closed = False
@@ -131,7 +133,7 @@ class Connection:
     def _send_stream(self, stream: BinaryIO) -> None:
         size = _regular_file_size(stream)
         if size is not None:
-            sent = self.sock.sendfile(stream)
+            sent = _sendfile(self.sock, stream)
             if sent != size:
                 raise ProtocolError(f"short upload: sent {sent} of {size} bytes")
             return
@@ -300,7 +302,7 @@ class Response:
         if pending.strip():
             yield pending
 
-    def detach(self) -> tuple[socket.socket, bytes]:
+    def detach(self) -> tuple[_socket.socket, bytes]:
         """Hand the socket over (after a hijack); returns it and the bytes already received."""
         self.complete = False
         return self.conn.sock, self.conn.take_buffer()
@@ -317,3 +319,18 @@ def _regular_file_size(stream: BinaryIO) -> int | None:
     if not stat.S_ISREG(st.st_mode):
         return None
     return st.st_size - os.lseek(fd, 0, os.SEEK_CUR)
+
+
+def _sendfile(sock: _socket.socket, stream: BinaryIO) -> int:
+    """socket.sendfile for a blocking socket: the rest of a regular file, zero-copy; the file
+    position ends after what was sent. Returns the number of bytes sent."""
+    fd = stream.fileno()
+    start = stream.tell()  # as socket.sendfile: the file object's position, not the fd's
+    sent = 0
+    while True:
+        n = os.sendfile(sock.fileno(), fd, start + sent, 1 << 24)
+        if n == 0:
+            break
+        sent += n
+    stream.seek(start + sent)
+    return sent

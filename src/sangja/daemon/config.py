@@ -22,6 +22,8 @@ class DaemonConfig:
     bridge: str = "sangja0"              # the default bridge's device; "none": no default bridge
     bip: str = ""                        # the default bridge's address/prefix, e.g. 172.30.0.1/16
     address_pools: tuple[tuple[str, int], ...] = ()  # (base CIDR, prefix size); () = Docker's defaults
+    ipv6: bool = False                   # --ipv6: IPv6 on the default bridge too
+    fixed_cidr_v6: str = ""              # --fixed-cidr-v6: its IPv6 subnet (else a ULA /64)
     resolv_conf: str = "/etc/resolv.conf"  # whose nameservers the embedded DNS forwards to
     insecure_registries: tuple[str, ...] = ()  # reached over plain HTTP (loopback always is)
     registry_certs_dirs: tuple[Path, ...] = ()  # certs.d roots; () = /etc/sangja/certs.d, /etc/docker/certs.d

@@ -15,6 +15,7 @@ from sangja.daemon import names
 from sangja.daemon.container import Container, State
 from sangja.daemon.create_config import merge_with_image, normalize_config, normalize_host_config
 from sangja.daemon.daemon import Daemon
+from sangja.daemon.network_container import adapt_container_mode, validate_container_mode
 from sangja.daemon.network_sandbox import validate_ports
 from sangja.daemon.network_verbs import resolve_endpoints
 from sangja.daemon.resources import check_create, host_info
@@ -37,6 +38,8 @@ async def create_container(d: Daemon, body: dict[str, Any], name: str | None) ->
     """Returns the new container and the warnings to show the user."""
     cfg = normalize_config(body)
     hc = normalize_host_config(body.get("HostConfig"), d.config.cgroup_version)
+    validate_container_mode(cfg, hc, body.get("NetworkingConfig"))  # --network container:…
+    adapt_container_mode(d, hc)  # before this container's name is reserved: it cannot name itself
     resource_warnings = check_create(hc, host_info())
     image_ref = cfg.get("Image")
     if not image_ref:

@@ -131,13 +131,10 @@ def normalize_host_config(raw: Any, cgroup_version: int = 1) -> dict[str, Any]:
         raise InvalidParameter("can't create 'AutoRemove' container with restart policy")
 
     mode = hc.get("NetworkMode") or "default"
-    if mode not in NETWORK_MODES:
-        if mode.startswith("container:"):
-            raise InvalidParameter("--network container:<name> is not supported yet")
-        if not isinstance(mode, str):
-            raise InvalidParameter(f"network {mode} not found")
-        # A user-defined network's name or ID: checked against the daemon's networks by
-        # network_verbs.resolve_endpoints at create.
+    if mode not in NETWORK_MODES and not isinstance(mode, str):
+        raise InvalidParameter(f"network {mode} not found")
+    # Otherwise a user-defined network's name or ID (checked against the daemon's networks by
+    # network_verbs.resolve_endpoints at create) or `container:<name|id>` (network_container).
     hc["NetworkMode"] = "bridge" if mode == "default" else mode
 
     hc["Binds"] = [validate_bind(b) for b in hc.get("Binds") or []]

@@ -88,6 +88,8 @@ def _read(path: str) -> str:
 
 def write_etc_files(c: Container, directory: Path) -> None:
     mode = c.host_config.get("NetworkMode", "bridge")
+    if str(mode).startswith("container:"):
+        return  # the other container's files, set by network_container.join_network_of
     hostname = c.config.get("Hostname") or (socket.gethostname() if mode == "host" else c.short_id)
     files = {
         "hostname": hostname + "\n",
@@ -103,6 +105,8 @@ def write_etc_files(c: Container, directory: Path) -> None:
             str(c.network.get("DnsServer") or ""),
         ),
     }
+    if c.network.get("GlobalIPv6Address") and mode != "host":  # libnetwork adds a record per address
+        files["hosts"] += f"{c.network['GlobalIPv6Address']}\t{hostname}\n"
     for name, content in files.items():
         (directory / name).write_text(content)
     c.hostname_path = str(directory / "hostname")

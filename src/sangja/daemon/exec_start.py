@@ -294,8 +294,7 @@ async def _write_stdin(proc: rexec.ExecProcess, data: bytes) -> None:
         return
     stdin = proc.proc.stdin
     if stdin is not None:
-        stdin.write(data)
-        await stdin.drain()
+        await stdin.write(data)
 
 
 def _close_stdin(proc: rexec.ExecProcess) -> None:

@@ -316,7 +316,7 @@ def _kill(proc: Any) -> None:
         proc.proc.send_signal(signal.SIGKILL)
 
 
-async def _drain(stream: asyncio.StreamReader, out: _LimitedBuffer) -> None:
+async def _drain(stream: Any, out: _LimitedBuffer) -> None:  # runtime.child.OutPipe
     while True:
         data = await stream.read(65536)
         if not data:

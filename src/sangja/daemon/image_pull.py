@@ -16,16 +16,11 @@ later push sends it as it is.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import logging
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from sangja.daemon.image_events import ImageEventSink, emit_image_event
-from sangja.daemon.image_load import progress_message
+from sangja.daemon.image_pull_layers import PullLayer, fetch_layers
 from sangja.daemon.registry_session import (
     Progress,
     RegistryOptions,
@@ -34,12 +29,10 @@ from sangja.daemon.registry_session import (
     pull_error,
     repository,
 )
-from sangja.distribution import layerblobs
 from sangja.distribution.auth import Credentials
 from sangja.distribution.client import Repository
 from sangja.distribution.manifest import (
     DOCKER_FOREIGN_LAYER,
-    Descriptor,
     Index,
     Manifest,
     host_platform,
@@ -48,14 +41,12 @@ from sangja.distribution.manifest import (
     select,
 )
 from sangja.errors import Forbidden, InvalidParameter, SangjaError, System
-from sangja.image.compression import inflate_to
 from sangja.image.ids import chain_ids, short_id
 from sangja.image.reference import Reference, is_digest, parse_normalized_named
 from sangja.image.store import ImageStore, diff_ids_of, validate_config
 
 log = logging.getLogger(__name__)
 
-PROGRESS_EVERY = 512 * 1024
 
 
 def pull_reference(from_image: str, tag: str) -> Reference:
@@ -68,16 +59,6 @@ def pull_reference(from_image: str, tag: str) -> Reference:
     if ref.familiar_name == "scratch":
         raise Forbidden("'scratch' is a reserved name")
     return ref.tag_name_only()
-
-
-@dataclass
-class _Layer:
-    desc: Descriptor
-    diff_id: str
-    chain: str
-    parent: str
-    ident: str
-    path: Path | None = None      # the verified download, in ingest/
 
 
 async def pull_image(store: ImageStore, sink: ImageEventSink, ref: Reference, creds: Credentials, platform: str,
@@ -134,101 +115,16 @@ async def _pull(store: ImageStore, sink: ImageEventSink, repo: Repository, ref: 
         if d.media_type == DOCKER_FOREIGN_LAYER:
             raise InvalidParameter("foreign layers are not supported")
     chains = chain_ids(diff_ids)
-    layers = [_Layer(d, diff_ids[i], chains[i], chains[i - 1] if i else "", short_id(d.digest))
+    layers = [PullLayer(d, diff_ids[i], chains[i], chains[i - 1] if i else "", short_id(d.digest))
               for i, d in enumerate(manifest.layers)]
     with store.pinned(chains):
         missing = [x for x in layers if not store.layers.exists(x.chain)]
         for x in layers:
             progress.send({"status": "Already exists" if x not in missing else "Pulling fs layer",
                            "progressDetail": {}, "id": x.ident})
-        try:
-            await _download_and_register(store, repo, missing, progress, opts)
-        finally:
-            for x in missing:
-                if x.path is not None:
-                    x.path.unlink(missing_ok=True)
+        await fetch_layers(store, repo, missing, progress, opts)
         image_id = await asyncio.to_thread(store.create, config_raw)
     return await asyncio.to_thread(_tag, store, sink, ref, image_id, digest, progress)
-
-
-async def _download_and_register(store: ImageStore, repo: Repository, missing: list[_Layer], progress: Progress,
-                                 opts: RegistryOptions) -> None:
-    sem = asyncio.Semaphore(max(opts.max_concurrent_downloads, 1))
-    by_digest: dict[str, asyncio.Task[Path]] = {}
-
-    async def download(x: _Layer, queued: bool) -> Path:
-        if queued:
-            progress.send({"status": "Waiting", "progressDetail": {}, "id": x.ident})
-        async with sem:
-            path = store.blobs.ingest_dir / f"{uuid.uuid4().hex}.blob"
-            reported = 0
-
-            async def on_bytes(n: int) -> None:
-                nonlocal reported
-                if n - reported >= PROGRESS_EVERY or n >= x.desc.size:
-                    reported = n
-                    progress.send(progress_message("Downloading", x.ident, n, x.desc.size))
-
-            try:
-                await repo.download_blob(x.desc.digest, x.desc.size, path, on_bytes)
-            except BaseException:
-                path.unlink(missing_ok=True)
-                raise
-            progress.send({"status": "Verifying Checksum", "progressDetail": {}, "id": x.ident})
-            progress.send({"status": "Download complete", "progressDetail": {}, "id": x.ident})
-            return path
-
-    for i, x in enumerate(missing):
-        if x.desc.digest not in by_digest:
-            by_digest[x.desc.digest] = asyncio.create_task(download(x, i >= opts.max_concurrent_downloads))
-    try:
-        for x in missing:
-            path = await by_digest[x.desc.digest]
-            x.path = path
-            if await asyncio.to_thread(store.layers.exists, x.chain):
-                progress.send({"status": "Pull complete", "progressDetail": {}, "id": x.ident})
-                continue
-            await asyncio.to_thread(_register, store, repo, x, path, progress)
-            progress.send({"status": "Pull complete", "progressDetail": {}, "id": x.ident})
-    finally:
-        for task in by_digest.values():
-            task.cancel()
-        for task in by_digest.values():
-            with contextlib.suppress(BaseException):
-                p = await task
-                p.unlink(missing_ok=True)
-
-
-class _ExtractProgress:
-    def __init__(self, src: Any, total: int, ident: str, progress: Progress) -> None:
-        self._src = src
-        self._total = total
-        self._ident = ident
-        self._progress = progress
-        self._current = 0
-        self._reported = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data: bytes = self._src.read(n)
-        self._current += len(data)
-        if self._current - self._reported >= PROGRESS_EVERY or (not data and self._current != self._reported):
-            self._reported = self._current
-            self._progress.send_threadsafe(progress_message("Extracting", self._ident, self._current, self._total))
-        return data
-
-
-def _register(store: ImageStore, repo: Repository, x: _Layer, blob: Path, progress: Progress) -> None:
-    with store.blobs.temp_path(".tar") as tar:
-        with blob.open("rb") as f:
-            inflated = inflate_to(_ExtractProgress(f, x.desc.size, x.ident, progress), tar)  # type: ignore[arg-type]
-        if inflated.diff_id != x.diff_id:
-            raise InvalidParameter(f"filesystem layer verification failed for digest {x.desc.digest}")
-        store.layers.register(tar, x.diff_id, x.parent)
-    if inflated.compression == "gzip":
-        with contextlib.suppress(OSError):
-            layerblobs.keep(store, x.chain, blob, x.desc.digest, x.desc.size, x.desc.media_type or
-                            "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                            f"{repo.endpoint.domain}/{repo.path}")
 
 
 def _tag(store: ImageStore, sink: ImageEventSink, ref: Reference, image_id: str, digest: str,

@@ -58,6 +58,8 @@ def parse_args(argv: list[str] | None = None) -> DaemonConfig:
     )
     p.add_argument("-b", "--bridge", default="sangja0", help='device of the default bridge network ("none": none)')
     p.add_argument("--bip", default="", help="address and prefix of the default bridge, e.g. 172.30.0.1/16")
+    p.add_argument("--ipv6", action="store_true", help="enable IPv6 on the default bridge network")
+    p.add_argument("--fixed-cidr-v6", default="", metavar="CIDR", help="IPv6 subnet of the default bridge")
     p.add_argument("--resolv-conf", default="/etc/resolv.conf", metavar="FILE",
                    help="resolv.conf whose nameservers the embedded DNS of user networks forwards to")
     p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST[:PORT]",
@@ -103,6 +105,8 @@ def parse_args(argv: list[str] | None = None) -> DaemonConfig:
         pools = tuple(parse_pool(x) for x in a.default_address_pool)
         if a.bip:
             ipaddress.IPv4Interface(a.bip)
+        if a.fixed_cidr_v6:
+            ipaddress.IPv6Network(a.fixed_cidr_v6)
     except ValueError as exc:
         p.error(str(exc))
     return DaemonConfig(
@@ -117,6 +121,8 @@ def parse_args(argv: list[str] | None = None) -> DaemonConfig:
         bridge=a.bridge,
         bip=a.bip,
         address_pools=pools,
+        ipv6=a.ipv6,
+        fixed_cidr_v6=a.fixed_cidr_v6,
         resolv_conf=a.resolv_conf,
         insecure_registries=tuple(a.insecure_registry),
         registry_certs_dirs=tuple(Path(x).absolute() for x in a.registry_certs_dir),
@@ -136,6 +142,9 @@ def main(argv: list[str] | None = None) -> None:
         stream=sys.stderr,
     )
     logging.getLogger("pyroute2").setLevel(logging.WARNING)  # it logs every netlink message at debug
+    from sangja.daemon import memory
+
+    memory.install_lazy_imports()  # before anything imports pyroute2 (daemon/memory.py)
     if os.geteuid() != 0:
         print("sangjad: must run as root (it mounts filesystems and creates cgroups)", file=sys.stderr)
         sys.exit(1)
@@ -178,6 +187,7 @@ async def serve(cfg: DaemonConfig) -> None:
     from sangja.api.routes.system import system_routes
     from sangja.api.routes.system_df import system_df_routes
     from sangja.api.routes.volumes import volume_routes
+    from sangja.daemon import memory
     from sangja.daemon.daemon import Daemon
     from sangja.daemon.logrotate import rotate_forever
     from sangja.daemon.monitor import watch_exits
@@ -224,6 +234,7 @@ async def serve(cfg: DaemonConfig) -> None:
             network_routes(d),
         ]
     )
+    memory.IdleTrimmer().attach(app)  # malloc_trim once the daemon goes quiet (daemon/memory.py)
     # handler_cancellation: a client that leaves (docker run -d does not read the wait
     # body; logs -f and events end with Ctrl-C) cancels its handler instead of leaking it.
     runner = web.AppRunner(
@@ -267,7 +278,8 @@ async def serve(cfg: DaemonConfig) -> None:
 def start_network(cfg: DaemonConfig) -> BridgeController:
     from sangja.network.controller import DEFAULT_POOLS, BridgeController, NetworkOptions
 
-    opts = NetworkOptions(bridge=cfg.bridge, bip=cfg.bip, pools=cfg.address_pools or DEFAULT_POOLS)
+    opts = NetworkOptions(bridge=cfg.bridge, bip=cfg.bip, pools=cfg.address_pools or DEFAULT_POOLS,
+                          ipv6=cfg.ipv6, fixed_cidr_v6=cfg.fixed_cidr_v6)
     ctl = BridgeController(opts, cfg.data_root, cfg.exec_root)
     try:
         ctl.init()

@@ -72,9 +72,10 @@ def lookup(d: Daemon, nid: str, name: str, client: str) -> list[str] | None:
     for c in d.containers:
         for net_id, ep in _endpoints(c).items():
             if net_id in scope and name in dns_names(d, c, net_id):
-                ip = str(ep.get("IPAddress") or "")
-                if ip and ip not in found:
-                    found.append(ip)
+                for key in ("IPAddress", "GlobalIPv6Address"):  # A and AAAA answers
+                    ip = str(ep.get(key) or "")
+                    if ip and ip not in found:
+                        found.append(ip)
     return found or None
 
 

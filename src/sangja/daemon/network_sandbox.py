@@ -31,6 +31,11 @@ def validate_ports(hc: dict[str, Any], config: dict[str, Any]) -> None:
 
 async def attach_sandbox(d: Daemon, c: Container) -> None:
     """Before `runtime.create`: sandbox, endpoint, published ports; recorded on the container."""
+    if str(c.host_config.get("NetworkMode", "")).startswith("container:"):
+        from sangja.daemon.network_container import join_network_of
+
+        join_network_of(d, c)  # the other container's namespace: no sandbox of its own
+        return
     if not _uses_bridge(d, c):
         return
     assert d.network is not None
@@ -46,6 +51,9 @@ async def attach_sandbox(d: Daemon, c: Container) -> None:
 
 async def release_sandbox(d: Daemon, c: Container) -> None:
     """Undo attach_sandbox; safe to call when there is nothing to undo."""
+    if c.network.get("JoinedNetns"):  # --network container:…: nothing of its own to release
+        c.network = {}
+        return
     if d.network is None or not d.network.enabled:
         c.network = {}
         return
@@ -59,7 +67,7 @@ def runtime_network_mode(c: Container) -> str:
     mode = str(c.host_config.get("NetworkMode", "bridge"))
     if mode == "host":
         return "host"
-    key = c.network.get("SandboxKey")
+    key = c.network.get("SandboxKey") or c.network.get("JoinedNetns")
     return f"netns:{key}" if key else "none"
 
 

@@ -61,7 +61,10 @@ def find_network(d: Daemon, ref: str) -> BridgeState | dict[str, Any]:
 
 
 def _ipam_view(n: BridgeState) -> dict[str, Any]:
-    return {"Driver": "default", "Options": None, "Config": [{"Subnet": n.subnet, "Gateway": n.gateway}]}
+    configs = [{"Subnet": n.subnet, "Gateway": n.gateway}]
+    if n.subnet6:
+        configs.append({"Subnet": n.subnet6, "Gateway": n.gateway6})
+    return {"Driver": "default", "Options": None, "Config": configs}
 
 
 def network_view(d: Daemon, n: BridgeState | dict[str, Any], with_containers: bool = True) -> dict[str, Any]:
@@ -92,7 +95,7 @@ def network_view(d: Daemon, n: BridgeState | dict[str, Any], with_containers: bo
         "Scope": "local",
         "Driver": "bridge",
         "EnableIPv4": True,
-        "EnableIPv6": False,
+        "EnableIPv6": bool(n.subnet6),
         "IPAM": _ipam_view(n),
         "Internal": n.internal,
         "Attachable": False,
@@ -116,7 +119,8 @@ def _containers_of(d: Daemon, n: BridgeState) -> dict[str, Any]:
             "EndpointID": ep["EndpointID"],
             "MacAddress": ep["MacAddress"],
             "IPv4Address": f"{ep['IPAddress']}/{ep['IPPrefixLen']}",
-            "IPv6Address": "",
+            "IPv6Address": f"{ep['GlobalIPv6Address']}/{ep['GlobalIPv6PrefixLen']}"
+            if ep.get("GlobalIPv6Address") else "",
         }
     return out
 
@@ -174,12 +178,14 @@ def _endpoint_config(n: BridgeState | None, cfg: dict[str, Any]) -> dict[str, An
         raise InvalidParameter("network-scoped alias is supported only for containers in user defined networks")
     ipam = cfg.get("IPAMConfig") or {}
     ipv4 = str(ipam.get("IPv4Address") or "") if isinstance(ipam, dict) else ""
-    if ipv4 and default:
+    ipv6 = str(ipam.get("IPv6Address") or "") if isinstance(ipam, dict) else ""
+    if (ipv4 or ipv6) and default:
         raise InvalidParameter("user specified IP address is supported on user defined networks only")
+    wanted = {k: v for k, v in (("IPv4Address", ipv4), ("IPv6Address", ipv6)) if v}
     return {
         "NetworkID": n.id if n is not None else "",
         "Aliases": list(aliases),
-        "IPAMConfig": {"IPv4Address": ipv4} if ipv4 else None,
+        "IPAMConfig": wanted or None,
     }
 
 
@@ -198,7 +204,7 @@ def endpoint_requests(d: Daemon, c: Container) -> list[Any]:
         if isinstance(n, dict):
             continue
         ipam = cfg.get("IPAMConfig") or {}
-        out.append(EndpointRequest(n.id, str(ipam.get("IPv4Address") or "")))
+        out.append(EndpointRequest(n.id, str(ipam.get("IPv4Address") or ""), str(ipam.get("IPv6Address") or "")))
     return out
 
 
@@ -222,14 +228,13 @@ async def create_network(d: Daemon, body: dict[str, Any]) -> dict[str, Any]:
         if driver in ("host", "null"):
             raise Forbidden(f"only one instance of \"{driver}\" network is allowed")
         raise NotFound(f'plugin "{driver}" not found')
-    if body.get("EnableIPv6"):
-        raise InvalidParameter("IPv6 networks are not supported by this engine")
     if d.network is None:
         raise SangjaError("networking is not available in this daemon")
     labels = _labels("Labels", body.get("Labels"))
     options = _labels("Options", body.get("Options"))
     net = await asyncio.to_thread(
-        d.network.create_network, name, body.get("IPAM"), bool(body.get("Internal")), labels, options
+        d.network.create_network, name, body.get("IPAM"), bool(body.get("Internal")), labels, options,
+        bool(body.get("EnableIPv6")),
     )
     await _sync_dns(d)
     d.events.publish("network", "create", net.id, {"name": net.name, "type": "bridge"})
@@ -329,6 +334,13 @@ async def _sync_dns(d: Daemon) -> None:
     await sync_dns(d)
 
 
+async def _rebuild_resolv_conf(d: Daemon, c: Container) -> None:
+    """The embedded DNS in resolv.conf once on a user network, the host's resolvers once off all."""
+    from sangja.daemon.network_resolv import rebuild_resolv_conf
+
+    await rebuild_resolv_conf(d, c)
+
+
 def _container(d: Daemon, ref: Any) -> Container:
     if not isinstance(ref, str) or not ref:
         raise InvalidParameter("invalid JSON: Container is required")
@@ -359,10 +371,13 @@ async def connect_container(d: Daemon, ref: str, body: dict[str, Any]) -> None:
         if c.state.running and d.network is not None and c.network.get("SandboxKey"):
             from sangja.network.controller import EndpointRequest
 
-            ipv4 = str((cfg.get("IPAMConfig") or {}).get("IPv4Address") or "")
+            ipam = cfg.get("IPAMConfig") or {}
             c.network = await asyncio.to_thread(
-                d.network.connect_endpoint, c.id, EndpointRequest(n.id, ipv4), c.network
+                d.network.connect_endpoint, c.id,
+                EndpointRequest(n.id, str(ipam.get("IPv4Address") or ""), str(ipam.get("IPv6Address") or "")),
+                c.network,
             )
+            await _rebuild_resolv_conf(d, c)
         configs[n.name] = cfg
         c.endpoints_config = configs
         d.containers.save(c)
@@ -381,6 +396,7 @@ async def disconnect_container(d: Daemon, ref: str, body: dict[str, Any]) -> Non
             raise Forbidden(f"container {c.id} is not connected to network {n.name}")
         if c.state.running and d.network is not None:
             c.network = await asyncio.to_thread(d.network.disconnect_endpoint, c.id, n.id, c.network)
+            await _rebuild_resolv_conf(d, c)
         del configs[n.name]
         c.endpoints_config = configs
         d.containers.save(c)

@@ -16,7 +16,9 @@ from sangja.daemon.container import Container
 def endpoint_views(c: Container) -> dict[str, Any] | None:
     """NetworkSettings.Networks of a bridge/user-network container; None for the other modes."""
     mode = str(c.host_config.get("NetworkMode") or "bridge")
-    if mode in ("host", "none") or mode.startswith("container:"):
+    if mode.startswith("container:"):
+        return {}  # dockerd: a container in another's namespace has no endpoint of its own
+    if mode in ("host", "none"):
         return None
     configs = c.endpoints_config or {"bridge": {}}
     live = c.network.get("Endpoints") or {}
@@ -33,9 +35,9 @@ def endpoint_views(c: Container) -> dict[str, Any] | None:
             "Gateway": ep.get("Gateway", ""),
             "IPAddress": ep.get("IPAddress", ""),
             "IPPrefixLen": ep.get("IPPrefixLen", 0),
-            "IPv6Gateway": "",
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
+            "IPv6Gateway": ep.get("IPv6Gateway", ""),
+            "GlobalIPv6Address": ep.get("GlobalIPv6Address", ""),
+            "GlobalIPv6PrefixLen": ep.get("GlobalIPv6PrefixLen", 0),
         }
         if cfg.get("IPAMConfig"):
             view["IPAMConfig"] = cfg["IPAMConfig"]

@@ -172,6 +172,8 @@ def _build_spec(d: Daemon, c: Container, rootfs: str, directory: Path) -> dict[s
         hostname=cfg.get("Hostname") or "",
         cgroups_path=f"{d.config.cgroup_parent}/{c.id}",
         network_mode=runtime_network_mode(c),
+        # moby sets no network sysctls in a namespace joined from another container
+        default_net_sysctls=not str(hc.get("NetworkMode", "")).startswith("container:"),
         cgroupns_private=hc.get("CgroupnsMode") == "private",
         readonly_rootfs=bool(hc.get("ReadonlyRootfs")),
         mounts=tuple(mounts),

@@ -36,7 +36,9 @@ def state_name(c: Container) -> str:
 
 
 def command_text(c: Container) -> str:
-    return " ".join([c.path, *c.args]).strip()
+    """The list's Command like moby's daemon/list: arguments containing a space in single quotes."""
+    args = [f"'{a}'" if " " in a else a for a in c.args]
+    return " ".join([c.path, *args]).strip()
 
 
 def _mounts(c: Container) -> list[dict[str, Any]]:
@@ -88,7 +90,8 @@ def bridge_endpoint_view(net: dict[str, Any]) -> dict[str, Any]:
 
 def port_map(c: Container) -> dict[str, Any]:
     """NetworkSettings.Ports: every exposed or published port; its host bindings, or null."""
-    if not c.state.running or c.host_config.get("NetworkMode", "bridge") == "host":
+    mode = str(c.host_config.get("NetworkMode", "bridge"))
+    if not c.state.running or mode == "host" or mode.startswith("container:"):
         return {}
     out: dict[str, Any] = {}
     for key in c.config.get("ExposedPorts") or {}:
@@ -193,11 +196,11 @@ def inspect(c: Container, size: tuple[int, int] | None = None, exec_ids: list[st
             "SecondaryIPv6Addresses": None,
             "EndpointID": c.network.get("EndpointID", ""),
             "Gateway": c.network.get("Gateway", ""),
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
+            "GlobalIPv6Address": c.network.get("GlobalIPv6Address", ""),
+            "GlobalIPv6PrefixLen": c.network.get("GlobalIPv6PrefixLen", 0),
             "IPAddress": c.network.get("IPAddress", ""),
             "IPPrefixLen": c.network.get("IPPrefixLen", 0),
-            "IPv6Gateway": "",
+            "IPv6Gateway": c.network.get("IPv6Gateway", ""),
             "MacAddress": c.network.get("MacAddress", ""),
             "Networks": _networks(c),
         },

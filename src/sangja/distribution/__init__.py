@@ -6,4 +6,6 @@
                   Range resume, retries), uploads, cross-repository mounts, manifest PUT
     manifest.py   media types, manifests and indexes, platform selection
     layerblobs.py the compressed blob kept beside each unpacked layer (so a push compresses nothing twice)
+    follow.py     reading a blob while it downloads (a pull inflates each layer as its bytes arrive)
+    registry_info.py  /info's RegistryConfig (insecure CIDRs and hosts, docker.io's mirrors), as dockerd's
 """

@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urljoin
 
 import aiohttp
@@ -25,6 +25,7 @@ from sangja.distribution.auth import Authorizer, token_refused
 from sangja.distribution.endpoint import Endpoint
 from sangja.distribution.manifest import ACCEPT
 from sangja.errors import InvalidParameter, SangjaError, Unavailable
+from sangja.host.syncfs import start_writeback
 
 log = logging.getLogger(__name__)
 
@@ -175,14 +176,17 @@ class Repository:
             raise DigestMismatch(f"filesystem layer verification failed for digest {digest}")
         return data
 
-    async def download_blob(self, digest: str, size: int, dest: Path, progress: Progress | None = None) -> None:
+    async def download_blob(self, digest: str, size: int, dest: Path, progress: Progress | None = None,
+                            *, fsync: bool = True) -> None:
         """Stream a blob into `dest` (created), verifying size and digest; resume with Range
         after a dropped connection. On any error `dest` may hold a partial file: the caller
-        removes it."""
+        removes it. When `progress(n)` is called, the first n bytes are in the file (it is
+        written unbuffered), so a reader may follow it. fsync=False leaves the flush to the
+        caller (a pull makes each layer durable with one syncfs)."""
         h = hashlib.sha256()
         got = 0
         failures = 0
-        with dest.open("xb") as out:
+        with dest.open("xb", buffering=0) as out:
             while True:
                 headers = {"Range": f"bytes={got}-"} if got else {}
                 try:
@@ -195,7 +199,7 @@ class Repository:
                             h, got = hashlib.sha256(), 0
                         async for chunk in resp.content.iter_chunked(CHUNK):
                             h.update(chunk)
-                            await asyncio.to_thread(out.write, chunk)
+                            await asyncio.to_thread(_write_all, out, chunk, None if fsync else got)
                             got += len(chunk)
                             if got > size:
                                 raise DigestMismatch(f"filesystem layer verification failed for digest {digest}")
@@ -216,8 +220,8 @@ class Repository:
                         raise Unavailable(f"error pulling blob {digest}: unexpected EOF")
                     continue
                 break
-            out.flush()
-            os.fsync(out.fileno())
+            if fsync:
+                os.fsync(out.fileno())
         if got != size or "sha256:" + h.hexdigest() != digest:
             raise DigestMismatch(f"filesystem layer verification failed for digest {digest}")
 
@@ -286,6 +290,15 @@ class Repository:
                                     headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
                                     body=lambda: _file_chunks(src, 0, size, report))
         resp.release()
+
+
+def _write_all(out: BinaryIO, data: bytes, writeback_at: int | None) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[out.write(view) or 0:]
+    if writeback_at is not None:
+        # No fsync at the end: the caller flushes once, and the disk starts on it now.
+        start_writeback(out.fileno(), writeback_at, len(data))
 
 
 def _with_digest(location: str, digest: str) -> str:

@@ -49,6 +49,23 @@ def is_loopback(domain: str) -> bool:
         return False
 
 
+def _in_insecure_network(domain: str, insecure: Sequence[str]) -> bool:
+    """Whether an IP-literal registry is inside a CIDR given to --insecure-registry (moby also
+    resolves host names for this; sangja matches addresses written in the reference)."""
+    try:
+        addr = ipaddress.ip_address(hostname_of(domain))
+    except ValueError:
+        return False
+    for entry in insecure:
+        if "/" in entry:
+            try:
+                if addr in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
 def tls_context(domain: str, certs_dirs: Sequence[Path] = CERTS_DIRS) -> ssl.SSLContext:
     """The system trust store plus the private CAs and client certificates configured for `domain`."""
     ctx = ssl.create_default_context()
@@ -76,7 +93,8 @@ def endpoint_for(domain: str, insecure: Sequence[str] = (), certs_dirs: Sequence
     if domain == DEFAULT_DOMAIN and hub_url:
         return endpoint_at(domain, hub_url, certs_dirs)
     host = DOCKER_HUB_HOST if domain == DEFAULT_DOMAIN else domain
-    plain = is_loopback(domain) or domain in insecure or hostname_of(domain) in insecure
+    plain = is_loopback(domain) or domain in insecure or hostname_of(domain) in insecure \
+        or _in_insecure_network(domain, insecure)
     if plain and not has_certs_dir(domain, certs_dirs):
         return Endpoint(domain, f"http://{host}", False)
     return Endpoint(domain, f"https://{host}", tls_context(domain, certs_dirs))

@@ -16,6 +16,7 @@ larger blob; the blob is made once per layer and reused by every later push.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 import uuid
@@ -71,6 +72,15 @@ def keep(store: ImageStore, chain_id: str, src: Path, digest: str, size: int, me
         elif current.digest == digest and repo not in current.repos:
             current.repos.append(repo)
             _write_meta(d, current)
+
+
+def place(layer_dir: Path, src: Path, digest: str, size: int, media_type: str, repo: str) -> None:
+    """Move the verified blob `src` into a layer directory that is prepared but not yet committed
+    (image/layers.py). Nothing else can see that directory, so no lock and no fsync: the caller
+    makes the whole directory durable (syncfs) before committing it."""
+    os.rename(src, layer_dir / BLOB)
+    (layer_dir / META).write_text(json.dumps({"digest": digest, "size": size, "media_type": media_type,
+                                              "repos": [repo]}, sort_keys=True))
 
 
 def note_repo(store: ImageStore, chain_id: str, repo: str) -> None:

@@ -13,12 +13,12 @@ so far. Every error is an InvalidParameter with BuildKit's/moby's message.
 from __future__ import annotations
 
 import copy
-import json
 import posixpath
 import re
 import signal
 from typing import Any
 
+from sangja.builder.parser import extract_flags, name_values, parse_json_array
 from sangja.errors import InvalidParameter
 from sangja.image.shellwords import env_map, process_word, process_words
 from sangja.image.timeutil import parse_go_duration
@@ -52,7 +52,8 @@ def empty_container_config() -> dict[str, Any]:
     }
 
 
-# -- the Dockerfile line parser (BuildKit's parser package) ---------------------------------
+# -- the Dockerfile lines (BuildKit's parser package; the words, flags and JSON forms are
+# builder/parser.py's, shared with the Dockerfile builder) ---------------------------------
 
 
 def logical_lines(text: str, escape: str = "\\") -> list[str]:
@@ -76,101 +77,6 @@ def logical_lines(text: str, escape: str = "\\") -> list[str]:
     if current is not None:
         lines.append("".join(current))
     return lines
-
-
-def _split_flags(rest: str) -> tuple[list[str], str]:
-    """Leading `--flag[=value]` words (BuildKit's extractBuilderFlags), and what follows."""
-    flags: list[str] = []
-    pos = 0
-    while True:
-        while pos < len(rest) and rest[pos].isspace():
-            pos += 1
-        if not rest.startswith("--", pos):
-            return flags, rest[pos:]
-        end = pos
-        while end < len(rest) and not rest[end].isspace():
-            end += 1
-        word = rest[pos:end]
-        if word == "--":
-            return flags, rest[end:].strip()
-        flags.append(word[2:])
-        pos = end
-
-
-def _parse_words(rest: str) -> list[str]:
-    """Split on whitespace outside quotes, keeping the quotes (BuildKit's parseWords)."""
-    words: list[str] = []
-    buf: list[str] = []
-    quote = ""
-    blank_ok = False
-    i = 0
-    while i < len(rest):
-        ch = rest[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-            elif ch == "\\" and quote != "'" and i + 1 < len(rest):
-                buf.append(ch)
-                i += 1
-                ch = rest[i]
-            buf.append(ch)
-        elif ch.isspace():
-            if blank_ok or buf:
-                words.append("".join(buf))
-            buf, blank_ok = [], False
-        else:
-            if ch in ("'", '"'):
-                quote, blank_ok = ch, True
-            if ch == "\\" and i + 1 < len(rest):
-                buf.append(ch)
-                i += 1
-                ch = rest[i]
-            buf.append(ch)
-        i += 1
-    if blank_ok or buf:
-        words.append("".join(buf))
-    return words
-
-
-def _parse_json_array(rest: str) -> list[str] | None:
-    """The strings of a JSON array, or None when `rest` is not one (shell form)."""
-    rest = rest.lstrip()
-    if not rest.startswith("["):
-        return None
-    try:
-        value = json.loads(rest)
-    except ValueError:
-        return None
-    if not isinstance(value, list):
-        return None
-    if not all(isinstance(v, str) for v in value):
-        raise InvalidParameter("when using JSON array syntax, arrays must be comprised of strings only")
-    return value
-
-
-def _name_values(rest: str, cmd: str) -> list[tuple[str, str]]:
-    """ENV/LABEL arguments (parseNameVal + parseKvps): `k=v k2="v 2"` or legacy `k value`."""
-    words = _parse_words(rest)
-    if not words:
-        raise InvalidParameter(f"{cmd} requires at least one argument")
-    if "=" not in words[0]:
-        parts = re.split(r"\s+", rest.strip(), maxsplit=1)
-        if len(parts) < 2:
-            raise InvalidParameter(f"{cmd} must have two arguments")
-        pairs = [(parts[0], parts[1])]
-    else:
-        pairs = []
-        for word in words:
-            if "=" not in word:
-                raise InvalidParameter(
-                    f'Syntax error - can\'t find = in "{word}". Must be of the form: name=value'
-                )
-            key, value = word.split("=", 1)
-            pairs.append((key, value))
-    for key, _ in pairs:
-        if not key:
-            raise InvalidParameter(f"{cmd} names can not be blank")
-    return pairs
 
 
 # -- the instructions (moby's dispatchers) --------------------------------------------------
@@ -214,12 +120,12 @@ def _no_flags(flags: list[str]) -> None:
 
 def _dispatch(state: _State, cmd: str, rest: str, line: str) -> None:
     cfg = state.config
-    flags, rest = _split_flags(rest)
+    flags, rest = extract_flags(rest)
     rest = rest.strip()
     if cmd != "healthcheck":
         _no_flags(flags)
     if cmd in ("cmd", "entrypoint"):
-        exec_form = _parse_json_array(rest) if rest else None
+        exec_form = parse_json_array(rest) if rest else None
         if exec_form is not None:
             argv: list[str] | None = exec_form
         elif rest:
@@ -237,7 +143,7 @@ def _dispatch(state: _State, cmd: str, rest: str, line: str) -> None:
             if not state.cmd_set:
                 cfg["Cmd"] = None
     elif cmd in ("env", "label"):
-        pairs = [(state.expand(k), state.expand(v)) for k, v in _name_values(rest, cmd.upper())]
+        pairs = [(state.expand(k), state.expand(v)) for k, v in name_values(rest, cmd.upper())]
         if cmd == "env":
             env = list(cfg.get("Env") or [])
             for key, value in pairs:
@@ -275,7 +181,7 @@ def _dispatch(state: _State, cmd: str, rest: str, line: str) -> None:
             _check_signal(value)
             cfg["StopSignal"] = value
     elif cmd == "volume":
-        items = _parse_json_array(rest)
+        items = parse_json_array(rest)
         if items is None:
             items = re.split(r"\s+", rest) if rest else []
         if not items:
@@ -336,7 +242,7 @@ def _healthcheck(flags: list[str], rest: str) -> dict[str, Any]:
         values[name] = value
     if kind != "CMD":
         raise InvalidParameter(f'Unknown type "{kind}" in HEALTHCHECK (try CMD)')
-    exec_form = _parse_json_array(args) if args else None
+    exec_form = parse_json_array(args) if args else None
     if exec_form is not None:
         test = ["CMD", *exec_form]
         if not exec_form:

@@ -1,27 +1,31 @@
 """Detect how a layer stream is compressed and inflate it to a file, digesting both sides.
 
-Like moby's compression.DecompressStream, detection is by magic number: gzip, bzip2 and xz are
-inflated with the standard library, zstd with python-zstandard; anything else is taken as an
-uncompressed tar.
+Like moby's compression.DecompressStream, detection is by magic number: gzip is inflated with
+python-isal's igzip (ISA-L: ~3x faster than zlib here, and it releases the GIL, so the layers of
+a pull inflate in parallel), bzip2 and xz with the standard library, zstd with
+python-zstandard; anything else is taken as an uncompressed tar.
 """
 
 from __future__ import annotations
 
 import bz2
-import gzip
 import hashlib
 import io
 import lzma
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 import zstandard
+from isal import igzip, isal_zlib
 
 from sangja.errors import InvalidParameter
 
 CHUNK = 1 << 20
+# isal_zlib.error is declared as an instance in the stubs; it is an exception class.
+_ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
 
 _MAGIC = (
     (b"\x1f\x8b\x08", "gzip"),
@@ -112,38 +116,73 @@ class Inflated:
     compression: str
 
 
-def inflate_to(src: BinaryIO, dest: Path) -> Inflated:
-    """Write the uncompressed form of `src` to `dest` (a new file) and describe both forms.
+class InflatingReader:
+    """The uncompressed form of `src` as a read()-able stream, digesting both forms.
+
+        reader = InflatingReader(src)
+        ... reader.read(n) until b"" ...
+        inflated = reader.finish()     # drains both streams, then describes them
+
+    read() raises InvalidParameter for a truncated/corrupt compressed stream; OSError with an
+    errno (a real I/O error) passes through."""
+
+    def __init__(self, src: BinaryIO) -> None:
+        head = src.read(8)
+        self.kind = detect(head)
+        self._counter = _DigestingRaw(src, head)
+        self._raw = io.BufferedReader(self._counter, CHUNK)
+        reader: _Readable
+        if self.kind == "gzip":
+            reader = igzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[no-untyped-call]
+        elif self.kind == "bzip2":
+            reader = bz2.BZ2File(self._raw, mode="rb")
+        elif self.kind == "xz":
+            reader = lzma.LZMAFile(self._raw, mode="rb")  # noqa: SIM115
+        elif self.kind == "zstd":
+            reader = _ZstdReader(self._raw)
+        else:
+            reader = self._raw
+        self._reader = reader
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        try:
+            data = self._reader.read(n)
+        except (EOFError, OSError, zlib.error, _ISAL_ERROR, lzma.LZMAError, zstandard.ZstdError) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise  # a real I/O error (disk full...), not bad input
+            raise InvalidParameter(f"invalid {self.kind} layer data: {exc or 'unexpected end of data'}") from None
+        self._hash.update(data)
+        self.size += len(data)
+        return data
+
+    def finish(self) -> Inflated:
+        while self.read(CHUNK):
+            pass
+        # Drain what the decompressor did not need, so the received digest covers everything.
+        while self._raw.read(CHUNK):
+            pass
+        return Inflated("sha256:" + self._hash.hexdigest(), self.size, "sha256:" + self._counter.hash.hexdigest(),
+                        self._counter.size, self.kind)
+
+
+def inflate_to(src: BinaryIO, dest: Path, written: Callable[[int], None] | None = None) -> Inflated:
+    """Write the uncompressed form of `src` to `dest` (a new file) and describe both forms;
+    `written(n)` is told each time the first n bytes are in the file (it is unbuffered), so a
+    reader may follow it.
 
     Raises InvalidParameter for a truncated/corrupt compressed stream."""
-    head = src.read(8)
-    kind = detect(head)
-    counter = _DigestingRaw(src, head)
-    raw = io.BufferedReader(counter, CHUNK)
-    reader: _Readable
-    if kind == "gzip":
-        reader = gzip.GzipFile(fileobj=raw, mode="rb")
-    elif kind == "bzip2":
-        reader = bz2.BZ2File(raw, mode="rb")
-    elif kind == "xz":
-        reader = lzma.LZMAFile(raw, mode="rb")  # noqa: SIM115
-    elif kind == "zstd":
-        reader = _ZstdReader(raw)
-    else:
-        reader = raw
-    h = hashlib.sha256()
-    size = 0
-    try:
-        with dest.open("xb") as out:
-            while chunk := reader.read(CHUNK):
-                h.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-    except (EOFError, OSError, zlib.error, lzma.LZMAError, zstandard.ZstdError) as exc:
-        if isinstance(exc, OSError) and exc.errno is not None:
-            raise  # a real I/O error (disk full...), not bad input
-        raise InvalidParameter(f"invalid {kind} layer data: {exc or 'unexpected end of data'}") from None
-    # Drain what the decompressor did not need, so the received digest covers everything.
-    while raw.read(CHUNK):
-        pass
-    return Inflated("sha256:" + h.hexdigest(), size, "sha256:" + counter.hash.hexdigest(), counter.size, kind)
+    reader = InflatingReader(src)
+    total = 0
+    with dest.open("xb", buffering=0) as out:
+        if written is not None:
+            written(0)  # the file exists
+        while chunk := reader.read(CHUNK):
+            view = memoryview(chunk)
+            while view:
+                view = view[out.write(view) or 0:]
+            total += len(chunk)
+            if written is not None:
+                written(total)
+    return reader.finish()

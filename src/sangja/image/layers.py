@@ -17,6 +17,7 @@ kind are removed at start-up. Which layers are still needed is the image store's
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 import uuid
@@ -25,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from sangja.errors import NotFound, System
+from sangja.host.syncfs import syncfs
 from sangja.image import tarsplit
 from sangja.image.fsops import FsOps, HostFsOps
-from sangja.image.fsutil import atomic_write_json, fsync_dir, read_json, remove_tree
+from sangja.image.fsutil import fsync_dir, read_json, remove_tree
 from sangja.image.ids import hex_of, is_sha256_digest, sha256_digest
-from sangja.image.unpack import unpack_layer
+from sangja.image.unpack import GrowingTar, unpack_layer
 
 DIFF = "diff"
 META = "layer.json"
@@ -43,6 +45,20 @@ class Layer:
     parent: str        # chain ID of the layer below, "" for a base layer
     size: int          # bytes of file content in this layer alone (Docker's DiffSize)
     tar_size: int      # bytes of the uncompressed layer tar
+
+
+@dataclass(frozen=True)
+class PreparedLayer:
+    layer: Layer
+    dir: Path          # the .tmp-* directory holding it until commit
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def chain_of(parent_chain: str, diff_id: str) -> str:
@@ -79,6 +95,14 @@ class LayerStore:
         for entry in self.root.iterdir():
             if entry.name.startswith((".tmp-", ".del-")):
                 remove_tree(entry)
+            elif not entry.name.startswith("."):
+                # Temp files of writes into a registered layer's own directory, e.g. the gzip
+                # blob a push was compressing (.dist-blob.<random>.tmp) or an atomic metadata
+                # write (.<name>.<random>.tmp): never part of a layer, only left by a crash.
+                with contextlib.suppress(NotADirectoryError, FileNotFoundError):
+                    for name in os.listdir(entry):
+                        if name.startswith(".") and name.endswith(".tmp"):
+                            remove_tree(entry / name)
 
     def dir(self, chain_id: str) -> Path:
         if not is_sha256_digest(chain_id):
@@ -124,26 +148,60 @@ class LayerStore:
         chain_id = chain_of(parent_chain, diff_id)
         if self.exists(chain_id):
             return self.get(chain_id)
+        # No syncfs here: the callers' tars (load, import, commit, build) are still on disk, and
+        # it would write them out too. Only the metadata is made durable, as it always was.
+        prepared = self.prepare(tar_path, diff_id, parent_chain, sync=False)
+        try:
+            fsync_file(prepared.dir / META)
+            fsync_dir(prepared.dir)
+        except BaseException:
+            self.discard(prepared)
+            raise
+        return self.commit(prepared)
+
+    def prepare(self, tar_path: Path, diff_id: str, parent_chain: str = "", *, sync: bool = True,
+                growing: GrowingTar | None = None) -> PreparedLayer:
+        """Unpack and describe a layer in a .tmp-* directory, not yet visible under its chain
+        name: `commit` publishes it, `discard` drops it. Layers of one image can be prepared
+        concurrently, in any order, and committed bottom first.
+
+        The directory is made durable with one syncfs for all its files (content, tar index,
+        metadata), so a crash, even of the machine, never leaves a layer that looks complete
+        but is not. With sync=False the caller adds files of its own and calls syncfs itself
+        before the commit. With `growing`, the tar is unpacked while it is being written."""
+        chain_id = chain_of(parent_chain, diff_id)
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
         try:
             tmp.mkdir()
             diff = tmp / DIFF
             diff.mkdir()
             os.chmod(diff, 0o755)
-            refs = unpack_layer(tar_path, diff, self.ops)
+            refs = unpack_layer(tar_path, diff, self.ops, growing)
             tar_size = tarsplit.write_index(tar_path, refs, tmp / TAR_INDEX)
             layer = Layer(chain_id, diff_id, parent_chain, content_size(diff), tar_size)
-            atomic_write_json(
-                tmp / META,
-                {
-                    "chain_id": chain_id,
-                    "diff_id": diff_id,
-                    "parent": parent_chain,
-                    "size": layer.size,
-                    "tar_size": tar_size,
-                },
-            )
-            target = self.dir(chain_id)
+            self._write_meta(tmp, layer)
+            if sync:
+                syncfs(tmp)
+        except BaseException:
+            remove_tree(tmp)
+            raise
+        return PreparedLayer(layer, tmp)
+
+    @staticmethod
+    def _write_meta(tmp: Path, layer: Layer) -> None:
+        (tmp / META).write_text(json.dumps({
+            "chain_id": layer.chain_id,
+            "diff_id": layer.diff_id,
+            "parent": layer.parent,
+            "size": layer.size,
+            "tar_size": layer.tar_size,
+        }, sort_keys=True))
+
+    def commit(self, prepared: PreparedLayer) -> Layer:
+        """Publish a prepared layer under its chain name (an existing one wins)."""
+        layer, tmp = prepared.layer, prepared.dir
+        try:
+            target = self.dir(layer.chain_id)
             try:
                 os.rename(tmp, target)
             except OSError:
@@ -151,13 +209,17 @@ class LayerStore:
                     raise
                 # Registered meanwhile by a concurrent load of the same layer: use that one.
                 remove_tree(tmp)
-                return self.get(chain_id)
+                return self.get(layer.chain_id)
             fsync_dir(self.root)
         except BaseException:
             remove_tree(tmp)
             raise
-        self._cache[chain_id] = layer
+        self._cache[layer.chain_id] = layer
         return layer
+
+    @staticmethod
+    def discard(prepared: PreparedLayer) -> None:
+        remove_tree(prepared.dir)
 
     def detach(self, chain_id: str) -> Path | None:
         """Make a layer vanish atomically under its chain name (rename to a .del-* directory)

@@ -35,8 +35,10 @@ import tarfile
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Protocol
 
 from sangja.errors import InvalidParameter
+from sangja.host.syncfs import start_writeback
 from sangja.image.fsops import FsOps
 from sangja.image.fsutil import remove_tree
 
@@ -57,11 +59,26 @@ class PayloadRef:
     path: str | None
 
 
-def unpack_layer(tar_path: Path, dest: Path, ops: FsOps) -> list[PayloadRef]:
-    """Unpack `tar_path` into the existing empty directory `dest`.
+class GrowingTar(Protocol):
+    """A tar file still being written (distribution/follow.py GrowingFile): read/seek/tell
+    block until the bytes asked for are written; wait_for(end) until the first `end` bytes
+    are, False if the file ended short of them."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+    def seek(self, pos: int, whence: int = 0, /) -> int: ...
+    def tell(self) -> int: ...
+    def wait_for(self, end: int) -> bool: ...
+
+
+def unpack_layer(tar_path: Path, dest: Path, ops: FsOps, growing: GrowingTar | None = None) -> list[PayloadRef]:
+    """Unpack `tar_path` into the existing empty directory `dest`; with `growing`, while the
+    tar is still being written (each payload is copied once its bytes are there), returning
+    once the whole tar is written.
 
     Raises InvalidParameter for an entry that would escape `dest`, an unsupported entry type,
     or a truncated/corrupt tar. The caller discards `dest` on error."""
+    if growing is not None:
+        return _FollowingUnpacker(tar_path, dest, ops, growing).run()
     return _Unpacker(tar_path, dest, ops).run()
 
 
@@ -99,31 +116,40 @@ def _ns_times(member: tarfile.TarInfo) -> tuple[int, int]:
     return atime, mtime
 
 
-class _Unpacker:
-    def __init__(self, tar_path: Path, dest: Path, ops: FsOps) -> None:
-        self.tar_path = tar_path
+class Unpacker:
+    """The rules above, for entries from any tarfile; subclasses say where payloads come from
+    (`_write_payload`) and what happens to a payload whose file is replaced (`_release`)."""
+
+    def __init__(self, dest: Path, ops: FsOps) -> None:
         self.root = os.path.realpath(dest)
         self.ops = ops
         self.refs: list[PayloadRef] = []
         self.refs_by_path: dict[str, list[PayloadRef]] = {}
         self.dir_times: list[tuple[str, int, int]] = []
 
-    def run(self) -> list[PayloadRef]:
-        if os.path.getsize(self.tar_path) == 0:
-            return []  # an empty stream is an empty layer, as Go's tar reader sees it
-        src_fd = os.open(self.tar_path, os.O_RDONLY | os.O_CLOEXEC)
+    def unpack_all(self, tf: tarfile.TarFile) -> None:
         try:
-            with tarfile.open(self.tar_path, "r:", errors="surrogateescape") as tf:
-                for member in tf:
-                    self._entry(member, src_fd)
+            for member in tf:
+                self._entry(member)
         except (tarfile.TarError, EOFError) as exc:
             raise InvalidParameter(f"invalid tar archive: {exc}") from None
-        finally:
-            os.close(src_fd)
+
+    def set_dir_times(self) -> None:
         for path, atime, mtime in self.dir_times:
             with contextlib.suppress(FileNotFoundError):
                 os.utime(path, ns=(atime, mtime), follow_symlinks=False)
-        return self.refs
+
+    def _write_payload(self, member: tarfile.TarInfo, fd: int) -> bool:
+        """Write the entry's content to `fd`; True when the tar holds it verbatim (a ref)."""
+        raise NotImplementedError
+
+    def _new_ref(self, member: tarfile.TarInfo, target_rel: str) -> PayloadRef:
+        return PayloadRef(member.offset_data, member.size, target_rel)
+
+    def _release(self, ref: PayloadRef) -> None:
+        """The file holding `ref`'s bytes is about to be removed."""
+        ref.path = None
+
 
     # -- path resolution inside the root ------------------------------------------------
 
@@ -168,15 +194,15 @@ class _Unpacker:
 
     def _remove(self, path: str, rel: str) -> None:
         """Remove whatever is at `path`; payloads stored in it are no longer there."""
-        remove_tree(Path(path))
         prefix = rel + "/"
         for key in [k for k in self.refs_by_path if k == rel or k.startswith(prefix)]:
             for ref in self.refs_by_path.pop(key):
-                ref.path = None
+                self._release(ref)
+        remove_tree(Path(path))
 
     # -- one entry ----------------------------------------------------------------------
 
-    def _entry(self, member: tarfile.TarInfo, src_fd: int) -> None:
+    def _entry(self, member: tarfile.TarInfo) -> None:
         rel = clean_name(member.name)
         if rel == "":
             return  # the root itself: moby skips it, the store owns the root's metadata
@@ -211,7 +237,7 @@ class _Unpacker:
             if existing is None or not stat.S_ISDIR(existing.st_mode):
                 os.mkdir(target, 0o700)
         elif member.isreg():
-            self._write_file(member, target, target_rel, src_fd)
+            self._write_file(member, target, target_rel)
         elif member.issym():
             link = member.linkname
             if not link.startswith("/"):
@@ -230,29 +256,21 @@ class _Unpacker:
             raise InvalidParameter(f"unhandled tar header type {member.type!r} for {member.name!r}")
         self._apply_metadata(member, target)
 
-    def _write_file(self, member: tarfile.TarInfo, target: str, target_rel: str, src_fd: int) -> None:
+    def _write_file(self, member: tarfile.TarInfo, target: str, target_rel: str) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(target, flags, 0o600)
         try:
-            if member.sparse is not None:
-                # GNU sparse: the tar holds a map plus data that tarfile expands. No file holds
-                # those bytes as they are, so the tar index keeps them verbatim (no ref).
-                self._copy_sparse(member, fd)
-                return
-            self._copy_range(src_fd, fd, member.offset_data, member.size, member.name)
+            verbatim = self._write_payload(member, fd)
+            # Start writing it to disk now, so the flush that makes the layer durable has
+            # little left to do (host/syncfs.py).
+            start_writeback(fd)
         finally:
             os.close(fd)
-        ref = PayloadRef(member.offset_data, member.size, target_rel)
+        if not verbatim:
+            return
+        ref = self._new_ref(member, target_rel)
         self.refs.append(ref)
         self.refs_by_path.setdefault(target_rel, []).append(ref)
-
-    def _copy_sparse(self, member: tarfile.TarInfo, fd: int) -> None:
-        with tarfile.open(self.tar_path, "r:", errors="surrogateescape") as tf:
-            src = tf.extractfile(member)
-            if src is None:
-                raise InvalidParameter(f"invalid sparse entry {member.name!r}")
-            while chunk := src.read(COPY_CHUNK):
-                os.write(fd, chunk)
 
     @staticmethod
     def _copy_range(src_fd: int, dst_fd: int, offset: int, size: int, name: str) -> None:
@@ -315,3 +333,76 @@ class _Unpacker:
             self.dir_times.append((target, atime, mtime))
         elif not is_link_to_symlink:
             os.utime(target, ns=(atime, mtime), follow_symlinks=False)
+
+
+class _Unpacker(Unpacker):
+    """Payloads copied from the tar file (copy_file_range: no copy through Python)."""
+
+    def __init__(self, tar_path: Path, dest: Path, ops: FsOps) -> None:
+        super().__init__(dest, ops)
+        self.tar_path = tar_path
+        self.src_fd = -1
+
+    def run(self) -> list[PayloadRef]:
+        if os.path.getsize(self.tar_path) == 0:
+            return []  # an empty stream is an empty layer, as Go's tar reader sees it
+        self.src_fd = os.open(self.tar_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            with tarfile.open(self.tar_path, "r:", errors="surrogateescape") as tf:
+                self.unpack_all(tf)
+        except (tarfile.TarError, EOFError) as exc:
+            raise InvalidParameter(f"invalid tar archive: {exc}") from None
+        finally:
+            os.close(self.src_fd)
+        self.set_dir_times()
+        return self.refs
+
+    def _write_payload(self, member: tarfile.TarInfo, fd: int) -> bool:
+        if member.sparse is not None:
+            # GNU sparse: the tar holds a map plus data that tarfile expands. No file holds
+            # those bytes as they are, so the tar index keeps them verbatim (no ref).
+            self._copy_sparse(member, fd)
+            return False
+        self._copy_range(self.src_fd, fd, member.offset_data, member.size, member.name)
+        return True
+
+    def _copy_sparse(self, member: tarfile.TarInfo, fd: int) -> None:
+        with tarfile.open(self.tar_path, "r:", errors="surrogateescape") as tf:
+            src = tf.extractfile(member)
+            if src is None:
+                raise InvalidParameter(f"invalid sparse entry {member.name!r}")
+            while chunk := src.read(COPY_CHUNK):
+                os.write(fd, chunk)
+
+
+class _FollowingUnpacker(_Unpacker):
+    """The tar is read while it is being inflated: headers through `growing` (blocking for
+    bytes not yet written), payloads copied in the kernel once written. Its Python work is per
+    entry, not per byte, so it barely competes with the download for the GIL."""
+
+    def __init__(self, tar_path: Path, dest: Path, ops: FsOps, growing: GrowingTar) -> None:
+        super().__init__(tar_path, dest, ops)
+        self.growing = growing
+
+    def run(self) -> list[PayloadRef]:
+        if not self.growing.wait_for(1):
+            return []  # an empty stream is an empty layer, as Go's tar reader sees it
+        self.src_fd = os.open(self.tar_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            with tarfile.open(fileobj=self.growing, mode="r:",  # type: ignore[call-overload]
+                              errors="surrogateescape") as tf:
+                self.unpack_all(tf)
+        except (tarfile.TarError, EOFError) as exc:
+            raise InvalidParameter(f"invalid tar archive: {exc}") from None
+        finally:
+            os.close(self.src_fd)
+        self.growing.wait_for(1 << 62)  # the rest (padding after the end marker): the tar is complete
+        self.set_dir_times()
+        return self.refs
+
+    def _write_payload(self, member: tarfile.TarInfo, fd: int) -> bool:
+        if member.sparse is not None:
+            self.growing.wait_for(1 << 62)  # rare: read through tarfile once the tar is complete
+        elif not self.growing.wait_for(member.offset_data + member.size):
+            raise InvalidParameter(f"invalid tar archive: unexpected end of data in {member.name!r}")
+        return super()._write_payload(member, fd)

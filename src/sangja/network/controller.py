@@ -12,7 +12,9 @@ Lifecycle:
                  the nft table from the records (so what a crashed daemon left is corrected)
     connect()    at container start, before the runtime creates it: sandbox + endpoint +
                  published ports + rules; all or nothing
-    disconnect() at exit/stop/remove: everything connect made is removed; idempotent
+    disconnect() at exit/stop/remove: everything connect made is removed; idempotent. The
+                 netns file, ports and rules at once, the veths by a background reaper
+                 (network/teardown.py) so that the exit is not held up by the kernel
     shutdown()   at daemon stop: the bridge and table go when no container uses them, else
                  they stay (running containers keep their network while sangjad is down)
 
@@ -36,9 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from sangja.errors import Conflict, Forbidden, InvalidParameter, SangjaError
-from sangja.network import nft, sandbox
+from sangja.network import ipv6, nft, sandbox, sandbox6
 from sangja.network.portmap import Binding, Mapping, PortReservations
 from sangja.network.store import BridgeState, NetworkStore, choose_subnet, new_network
+from sangja.network.teardown import LinkReaper
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,8 @@ class NetworkOptions:
     bridge: str = "sangja0"  # "none": no default bridge (bridge mode then means loopback only)
     bip: str = ""  # "172.30.0.1/16": the bridge's address and subnet
     pools: tuple[tuple[str, int], ...] = DEFAULT_POOLS
+    ipv6: bool = False  # dockerd's --ipv6 for the default bridge
+    fixed_cidr_v6: str = ""  # its IPv6 subnet (else a ULA /64, kept in bridge.json)
 
     @property
     def table(self) -> str:
@@ -71,6 +76,7 @@ class EndpointRequest:
 
     network_id: str
     ipv4: str = ""
+    ipv6: str = ""
 
 
 @dataclass
@@ -80,6 +86,8 @@ class _Ep:
     host_ifname: str
     has_gateway: bool = False
     ifname: str = "eth0"
+    address6: str = ""  # on an IPv6 network (network/ipv6.py)
+    has_gateway6: bool = False
 
 
 @dataclass
@@ -87,6 +95,7 @@ class _Live:
     address: str  # on the first network: where published ports go
     mappings: list[Mapping] = field(default_factory=list)
     endpoints: dict[str, _Ep] = field(default_factory=dict)  # network id → endpoint
+    address6: str = ""  # the same for IPv6, when the first network has it
 
 
 def parse_pool(text: str) -> tuple[str, int]:
@@ -111,6 +120,7 @@ class BridgeController:
         self._lock = threading.Lock()
         self._live: dict[str, _Live] = {}
         self.ports = PortReservations()
+        self.reaper = LinkReaper()
 
     @property
     def enabled(self) -> bool:
@@ -143,11 +153,17 @@ class BridgeController:
                 created=saved.created if saved else time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime()),
                 device=self.opts.bridge,
             )
+            if self.opts.ipv6:
+                subnet6 = ipv6.choose_subnet6(self.opts.fixed_cidr_v6, saved.subnet6 if saved else "",
+                                              ipv6.host_routes6())
+                self.state.subnet6, self.state.gateway6 = str(subnet6), ipv6.gateway_for(subnet6)
             self._save()
             sandbox.ensure_bridge(self.opts.bridge, gateway, subnet.prefixlen)
+            self._bridge_up6(self.state)
             self.networks = {self.state.id: self.state}
             for u in users:
                 sandbox.ensure_bridge(u.device, u.gateway, u.network().prefixlen)
+                self._bridge_up6(u)
                 self.networks[u.id] = u
             self._apply()
         log.info("default bridge %s: subnet %s, gateway %s", self.opts.bridge, subnet, gateway)
@@ -161,7 +177,7 @@ class BridgeController:
                 if not rec.get("IPAddress") or cid in self._live:
                     continue
                 maps = [Mapping.from_json(m) for m in rec.get("Mappings") or []]
-                live = _Live(rec["IPAddress"], maps)
+                live = _Live(rec["IPAddress"], maps, address6=str(rec.get("GlobalIPv6Address") or ""))
                 for nid, ep in self._record_endpoints(cid, rec).items():
                     if nid in self.networks:
                         live.endpoints[nid] = ep
@@ -185,7 +201,8 @@ class BridgeController:
         if not eps:  # a record from before user-defined networks: one endpoint on the default bridge
             return {self.network_id: _Ep(self.network_id, rec["IPAddress"], sandbox.veth_name(cid), True)}
         return {
-            nid: _Ep(nid, e["IPAddress"], e["HostIfname"], bool(e.get("HasGateway")), str(e.get("IfName") or "eth0"))
+            nid: _Ep(nid, e["IPAddress"], e["HostIfname"], bool(e.get("HasGateway")), str(e.get("IfName") or "eth0"),
+                     str(e.get("GlobalIPv6Address") or ""), bool(e.get("HasGateway6")))
             for nid, e in eps.items()
         }
 
@@ -195,6 +212,7 @@ class BridgeController:
         if not self.enabled:
             return
         with self._lock:
+            self.reaper.stop()
             self.ports.release_all()
             used = {nid for live in self._live.values() for nid in live.endpoints}
             for nid, net in self.networks.items():
@@ -202,10 +220,12 @@ class BridgeController:
                     sandbox.delete_bridge(net.device)
             if not self._live:
                 nft.delete_table(self.opts.table)
+                nft.apply(ipv6.render6(self.opts.table, [], []))  # the ip6 table too
 
     # -- networks ------------------------------------------------------------------------------
     def create_network(
-        self, name: str, ipam: Any, internal: bool, labels: dict[str, str], options: dict[str, str]
+        self, name: str, ipam: Any, internal: bool, labels: dict[str, str], options: dict[str, str],
+        enable_ipv6: bool = False,
     ) -> BridgeState:
         if not self.enabled:
             raise SangjaError("bridge networking is disabled in this daemon (--bridge none)")
@@ -218,8 +238,11 @@ class BridgeController:
             )
             if self.state and net.network().overlaps(self.state.network()):
                 raise Forbidden("invalid pool request: Pool overlaps with other one on this address space")
+            if enable_ipv6:
+                self._configure6(net, ipam)
             try:
                 sandbox.ensure_bridge(net.device, net.gateway, net.network().prefixlen)
+                self._bridge_up6(net)
                 self.networks[net.id] = net
                 self._apply()
                 self.store.save(net)
@@ -282,12 +305,14 @@ class BridgeController:
                     record["Endpoints"][req.network_id] = ep
                 first = record["Endpoints"][wanted[0].network_id]
                 self._live[cid].address = first["IPAddress"]
+                self._live[cid].address6 = str(first.get("GlobalIPv6Address") or "")
                 mappings = self.ports.reserve(cid, bindings, f"{endpoint_name} ({first['EndpointID']})")
                 self._live[cid].mappings = mappings
                 record["Mappings"] = [m.to_json() for m in mappings]
-                self._apply()
+                if mappings:  # the table holds only ports and bridges: nothing to change without ports
+                    self._apply()
             except BaseException:
-                self._disconnect_locked(cid)
+                self._disconnect_locked(cid, wait=True)  # a failed start leaves no veth behind
                 raise
             self._primary(record)
             return record
@@ -336,7 +361,15 @@ class BridgeController:
         except BaseException:
             live.endpoints.pop(net.id, None)
             raise
+        try:
+            v6 = self._endpoint6(cid, net, req, live.endpoints[net.id])
+        except BaseException:
+            live.endpoints.pop(net.id, None)
+            if not new:  # a new sandbox is removed whole by connect()
+                sandbox.delete_link(host_ifname)
+            raise
         return {
+            **v6,
             "NetworkID": net.id,
             "EndpointID": secrets.token_hex(32),
             "IPAddress": address,
@@ -363,6 +396,8 @@ class BridgeController:
         first = next(iter(eps.values()))
         for key in ("NetworkID", "EndpointID", "IPAddress", "IPPrefixLen", "Gateway", "MacAddress", "Bridge"):
             record[key] = first[key]
+        for key, empty in (("GlobalIPv6Address", ""), ("GlobalIPv6PrefixLen", 0), ("IPv6Gateway", "")):
+            record[key] = first.get(key, empty)
 
     def disconnect(self, cid: str) -> None:
         if not self.enabled:
@@ -370,12 +405,17 @@ class BridgeController:
         with self._lock:
             self._disconnect_locked(cid)
 
-    def _disconnect_locked(self, cid: str) -> None:
+    def _disconnect_locked(self, cid: str, wait: bool = False) -> None:
+        """Ports and rules go now; the veths are deleted by the reaper, off the exit's path
+        (or here when `wait`)."""
         had = self._live.pop(cid, None)
         self.ports.release(cid)
         names = [ep.host_ifname for ep in had.endpoints.values()] if had else []
-        sandbox.delete_sandbox(self.netns_dir / cid, cid, names)
-        if had is not None and (had.mappings or had.endpoints):
+        if wait:
+            sandbox.delete_sandbox(self.netns_dir / cid, cid, names)
+        else:
+            sandbox.release_sandbox(self.netns_dir / cid, cid, names, self.reaper)
+        if had is not None and had.mappings:
             self._apply()
 
     # -- internals -----------------------------------------------------------------------------
@@ -412,7 +452,53 @@ class BridgeController:
             for m in live.mappings
         ]
         bridges = [nft.BridgeRules(n.device, n.subnet, n.internal) for n in self.networks.values()]
-        nft.apply(nft.render(self.opts.table, bridges, forwards))
+        nft.apply(nft.render(self.opts.table, bridges, forwards) + self._script6())
+
+    # -- IPv6 (network/ipv6.py) ----------------------------------------------------------------
+    def _configure6(self, net: BridgeState, ipam: Any) -> None:
+        """A new network's IPv6 subnet and gateway: the request's, else a ULA /64."""
+        subnet6, gateway6 = ipv6.parse_ipam6(ipam)
+        others = [ipaddress.IPv6Network(n.subnet6) for n in self.networks.values() if n.subnet6]
+        if subnet6 is None:
+            subnet6 = ipv6.random_ula(others + ipv6.host_routes6())
+        elif any(subnet6.overlaps(o) for o in others):
+            raise Forbidden("invalid pool request: Pool overlaps with other one on this address space")
+        net.subnet6, net.gateway6 = str(subnet6), ipv6.gateway_for(subnet6, gateway6)
+
+    @staticmethod
+    def _bridge_up6(net: BridgeState) -> None:
+        if net.subnet6:
+            sandbox6.ensure_bridge6(net.device, net.gateway6, ipaddress.IPv6Network(net.subnet6).prefixlen)
+
+    def _endpoint6(self, cid: str, net: BridgeState, req: EndpointRequest, ep: _Ep) -> dict[str, Any]:
+        """The IPv6 address (and default route) of a new endpoint on an IPv6 network; record fields."""
+        if not net.subnet6:
+            return {}
+        live = self._live[cid]
+        used = {e.address6 for lv in self._live.values() for e in lv.endpoints.values()
+                if e.network_id == net.id and e is not ep} | {net.gateway6}
+        subnet6 = ipaddress.IPv6Network(net.subnet6)
+        ep.address6 = ipv6.allocate6(subnet6, used, req.ipv6, net.name)
+        ep.has_gateway6 = not net.internal and not any(
+            e.has_gateway6 for e in live.endpoints.values() if e is not ep
+        )
+        sandbox6.add_endpoint6(self.netns_dir / cid, ep.ifname, ep.address6, subnet6.prefixlen,
+                               net.gateway6 if ep.has_gateway6 else "")
+        return {
+            "GlobalIPv6Address": ep.address6,
+            "GlobalIPv6PrefixLen": subnet6.prefixlen,
+            "IPv6Gateway": net.gateway6 if not net.internal else "",
+            "HasGateway6": ep.has_gateway6,
+        }
+
+    def _script6(self) -> str:
+        bridges = [ipv6.Bridge6(n.device, n.subnet6, n.internal) for n in self.networks.values()]
+        forwards = [
+            ipv6.Forward6(m.proto, "", m.host_port, live.address6, m.container_port)
+            for live in self._live.values() if live.address6
+            for m in live.mappings if not m.host_ip  # "-p 8080:80": every address, IPv6 ones too
+        ]
+        return ipv6.render6(self.opts.table, bridges, forwards)
 
     def _load(self) -> BridgeState | None:
         try:

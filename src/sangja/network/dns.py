@@ -200,7 +200,8 @@ class DnsServer:
             reply = query.reply(ra=1, aa=1)
             if q.qtype == QTYPE.A:
                 for ip in found:
-                    reply.add_answer(RR(q.qname, QTYPE.A, rdata=A(ip), ttl=TTL))
+                    if ":" not in ip:  # the IPv6 addresses of containers on IPv6 networks are AAAA answers
+                        reply.add_answer(RR(q.qname, QTYPE.A, rdata=A(ip), ttl=TTL))
             elif q.qtype == QTYPE.AAAA:
                 for ip in found:
                     if ":" in ip:

@@ -46,6 +46,9 @@ class BridgeState:
     labels: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     user_ipam: bool = False
+    # IPv6 (network/ipv6.py): "" when the network has none
+    subnet6: str = ""
+    gateway6: str = ""
 
     def network(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.subnet)
@@ -94,7 +97,7 @@ def parse_ipam(ipam: Any) -> tuple[ipaddress.IPv4Network | None, str]:
             raise InvalidParameter("invalid JSON: IPAM.Config entries must be objects")
         text = str(cfg.get("Subnet") or "")
         if ":" in text:
-            raise InvalidParameter("IPv6 subnets are not supported by this engine")
+            continue  # an IPv6 subnet: network/ipv6.parse_ipam6 (ignored without EnableIPv6, as in dockerd)
         v4.append(cfg)
     if len(v4) > 1:
         raise InvalidParameter("only one IPv4 subnet per network is supported")

@@ -177,18 +177,29 @@ class ConmonRuntime:
             )
             sync_child.close()
             start_child.close()
-            # Out of the daemon's cgroup before it forks the long-lived monitor. A cgroup
-            # migration can wait ~10 ms for an RCU grace period: not on the event loop.
-            await asyncio.to_thread(self.cgroups.move_to_conmon_cgroup, first.pid, self.cgroup_parent)
             start_parent.send(b"\0")
             _, stderr = await first.communicate()
             if first.returncode != 0:
                 text = stderr.decode("utf-8", "replace").strip()
                 raise CreateFailed(f"conmon failed: {text or f'exit status {first.returncode}'}", kind="")
-            return await self._read_sync(sync_parent)
+            # The long-lived monitor leaves the daemon's cgroup (a service manager stopping the
+            # daemon must not kill it) while runc creates the container: a cgroup v1 migration
+            # waits for an RCU grace period (5-20 ms here), which is not worth waiting for
+            # first. The container's own processes never live in the daemon's cgroup: runc puts
+            # its init into the container's cgroup.
+            mover = asyncio.ensure_future(asyncio.to_thread(self._move_monitor, cid))
+            try:
+                return await self._read_sync(sync_parent)
+            finally:
+                await mover
         finally:
             for s in (sync_parent, sync_child, start_parent, start_child):
                 s.close()
+
+    def _move_monitor(self, cid: str) -> None:
+        pid = self._conmon_pid(cid)  # written by the first conmon before it exited
+        if pid:
+            self.cgroups.move_to_conmon_cgroup(pid, self.cgroup_parent)
 
     async def _read_sync(self, sock: socket.socket) -> int:
         """Read conmon's `{"data": pid}` (or `{"data": -1, "message": ...}`) from the sync pipe."""
@@ -223,7 +234,7 @@ class ConmonRuntime:
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self, cid: str) -> None:
-        """Let the created container's process run (runc start)."""
+        """Let the created container's process run (`runc start`)."""
         await self.runc.check("start", _valid_id(cid))
 
     async def kill(self, cid: str, signal: int) -> None:
@@ -248,7 +259,8 @@ class ConmonRuntime:
     async def delete(self, cid: str) -> None:
         """Remove every trace of the container (killing it if needed). Idempotent."""
         _valid_id(cid)
-        cgroups_path = self._cgroups_path(cid)
+        spec = self._spec(cid)
+        cgroups_path = str((spec or {}).get("linux", {}).get("cgroupsPath") or "")
         # runc keeps its state in <root>/<id>: without it there is nothing for runc to delete, and
         # skipping the call saves a process spawn on every second delete (exit, then rm).
         if (self.runc_root / cid).exists():
@@ -326,12 +338,12 @@ class ConmonRuntime:
         pid = self._conmon_pid(cid)
         return bool(pid) and proc.is_alive(pid, b"--cid", cid.encode())
 
-    def _cgroups_path(self, cid: str) -> str:
+    def _spec(self, cid: str) -> dict[str, Any] | None:
         try:
             spec = json.loads((self.bundle_dir(cid) / "config.json").read_text())
-            return str(spec.get("linux", {}).get("cgroupsPath") or "")
-        except (OSError, ValueError, AttributeError):
-            return ""
+        except (OSError, ValueError):
+            return None
+        return spec if isinstance(spec, dict) and isinstance(spec.get("linux", {}), dict) else None
 
     async def top(self, cid: str) -> list[int]:
         """PIDs (host namespace) of the container's processes."""

@@ -61,12 +61,24 @@ def build_routes(d: Daemon) -> list[Route]:
             except Exception as exc:
                 if not started:
                     raise
-                await stream.error(exc.message if isinstance(exc, SangjaError) else f"internal error: {exc}")
+                await stream.send(_error_message(exc))
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)
         return await stream.finish()
 
     return [Route("POST", "/build", post_build)]
+
+
+def _error_message(exc: Exception) -> dict[str, Any]:
+    """moby's streamformatter.FormatError: a failed RUN's exit status is errorDetail.code (the
+    docker CLI exits with it); other errors carry only the message."""
+    from sangja.daemon.build import BuildFailed
+
+    message = exc.message if isinstance(exc, SangjaError) else f"internal error: {exc}"
+    detail: dict[str, Any] = {"message": message}
+    if isinstance(exc, BuildFailed) and exc.code:
+        detail = {"code": exc.code, "message": message}
+    return {"errorDetail": detail, "error": message}
 
 
 def _json_map(request: web.Request, name: str) -> dict[str, Any]:
@@ -86,6 +98,7 @@ def _json_map(request: web.Request, name: str) -> dict[str, Any]:
 
 def _options(request: web.Request) -> BuildOptions:
     from sangja.daemon.build import BuildOptions
+    from sangja.daemon.build_base import decode_registry_config
 
     platform = qstr(request, "platform") or ""
     if platform and not platform.startswith("linux"):
@@ -104,4 +117,5 @@ def _options(request: web.Request) -> BuildOptions:
         forcerm=qbool(request, "forcerm"),
         quiet=qbool(request, "q"),
         networkmode=qstr(request, "networkmode") or "",
+        auth_configs=decode_registry_config(request.headers.get("X-Registry-Config", "")),
     )

@@ -17,6 +17,7 @@ from sangja.api.http import Route, json_response, qfilters, qstr
 from sangja.api.version import API_VERSION, MIN_API_VERSION
 from sangja.daemon.daemon import Daemon
 from sangja.daemon.timefmt import parse_timestamp
+from sangja.distribution.registry_info import registry_config
 from sangja.errors import InvalidParameter
 
 PING_HEADERS = {
@@ -171,8 +172,7 @@ class _Handlers:
             "OSType": "linux",
             "Architecture": platform.machine(),
             "IndexServerAddress": "https://index.docker.io/v1/",
-            "RegistryConfig": {"InsecureRegistryCIDRs": ["127.0.0.0/8"], "IndexConfigs": {},
-                               "Mirrors": list(d.config.registry_mirrors)},
+            "RegistryConfig": registry_config(d.config.insecure_registries, d.config.registry_mirrors),
             "NCPU": os.cpu_count() or 1,
             "MemTotal": _mem_total(),
             "DockerRootDir": str(d.config.data_root),

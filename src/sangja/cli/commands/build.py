@@ -225,10 +225,17 @@ def run(cli: Cli, opts: Options, args: list[str]) -> int:
         out = cli.streams.stdout
         terminal = cli.out_is_terminal
         try:
-            jsonstream.display(jsonstream.decode_lines(resp.lines()), out, terminal,
-                               jsonstream.terminal_width(out))
+            messages = jsonstream.decode_lines(resp.lines())
+            if terminal and not opts.quiet:
+                # Imported here: rich is for this view only (other commands start without it).
+                from sangja.cli.buildview import display_build, terminal_console
+
+                display_build(messages, terminal_console(out, jsonstream.terminal_width(out)))
+            else:
+                jsonstream.display(messages, out, terminal, jsonstream.terminal_width(out))
         except StreamError as exc:
-            raise CLIError(exc.message, 1) from None
+            # docker/cli's runBuild: the error's code is the exit status (a failed RUN's), else 1
+            raise CLIError(exc.message, exc.code or 1) from None
         cli.client.finish(resp)
     finally:
         body.close()

@@ -45,10 +45,17 @@ def run(cli: Cli, opts: Options, args: list[str]) -> int:
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     resp = cli.client.request("POST", "/images/create", query, headers={"X-Registry-Auth": auth})
-    out = io.BytesIO() if opts.quiet else cli.streams.stdout
-    terminal = False if opts.quiet else cli.out_is_terminal
-    jsonstream.display(jsonstream.decode_lines(resp.lines()), out, terminal,
-                       jsonstream.terminal_width(cli.streams.stdout))
+    messages = jsonstream.decode_lines(resp.lines())
+    if opts.quiet:
+        jsonstream.display(messages, io.BytesIO(), False)
+    elif cli.out_is_terminal:
+        # Per-layer bars drawn with rich; imported only here, rich costs ~100 ms.
+        from sangja.cli.buildview import terminal_console
+        from sangja.cli.pullview import display_pull
+
+        display_pull(messages, terminal_console(cli.streams.stdout, jsonstream.terminal_width(cli.streams.stdout)))
+    else:
+        jsonstream.display(messages, cli.streams.stdout, False)
     cli.client.finish(resp)
     cli.out(str(ref.name + (f":{ref.tag}" if ref.tag else "") + (f"@{ref.digest}" if ref.digest else "")))
     return 0
