@@ -107,6 +107,20 @@ def test_whiteouts_and_opaque_directories(tmp_path: Path) -> None:
     assert not (dest / "var" / "cache" / ".wh..wh..opq").exists()
 
 
+def test_a_tar_that_is_not_a_layer_keeps_wh_files_as_files(tmp_path: Path) -> None:
+    """`cp` into a container: moby's Untar without a whiteout format deletes nothing."""
+    ops = RecordingFsOps()
+    tar = tmp_path / "cp.tar"
+    tar.write_bytes(tar_bytes([file("etc/x", b"x"), file("etc/.wh.x", b"w"), file("var/.wh..wh..opq", b"o")]))
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    unpack_layer(tar, dest, ops, whiteouts=False)
+    assert (dest / "etc" / "x").read_bytes() == b"x"
+    assert (dest / "etc" / ".wh.x").read_bytes() == b"w"
+    assert (dest / "var" / ".wh..wh..opq").read_bytes() == b"o"
+    assert not ops.whiteouts and not ops.opaque
+
+
 def test_later_entries_replace_earlier_ones_but_directories_merge(tmp_path: Path) -> None:
     dest = unpack(
         tmp_path,

@@ -49,6 +49,7 @@ def test_bindings_from_port_bindings_and_publish_all() -> None:
         Binding("udp", 53, "", 0, 0),
         Binding("tcp", 8000, "", 9000, 9002),
         Binding("tcp", 443, "", 0, 0),
+        Binding("tcp", 81, "::", 81, 81),  # an IPv6 host address: kept (tests/unit/test_v6bind_portmap.py)
     }
 
 

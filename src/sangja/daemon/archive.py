@@ -264,7 +264,7 @@ async def write_archive(
             # Entries that fall into a mount below the extraction point are unpacked there.
             with split_by_mount(tar_path, view, cpath) as parts:
                 for host_dir, part in parts:
-                    unpack_layer(part, Path(host_dir), ops)
+                    unpack_layer(part, Path(host_dir), ops, whiteouts=False)
 
         await asyncio.to_thread(extract)
     d.emit(c, "extract-to-dir")

@@ -5,8 +5,9 @@
 For every layer the store lacks, a download (at most opts.max_concurrent_downloads at a
 time) writes the blob into ingest/ while a worker thread follows the growing file
 (distribution/follow.py) and inflates it as it arrives (ISA-L, sha256 of both forms) into a
-tar in ingest/. Once the download is verified, the worker checks the tar against the config's
-diff ID, unpacks it into a .tmp-* layer directory (image/layers.py `prepare`), moves the gzip
+tar in ingest/, which a second thread unpacks as it grows into a .tmp-* layer directory
+(image/layers.py `prepare`); once the download is verified and the tar checked against the
+config's diff ID, the worker moves the gzip
 blob beside it (kept for pushes, distribution/layerblobs.py) and makes that directory durable
 with one syncfs. A layer never waits for the ones below it: only the commits (the renames
 that publish the layers under their chain names) go bottom first, each followed by "Pull

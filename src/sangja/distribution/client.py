@@ -197,9 +197,8 @@ class Repository:
                             out.seek(0)
                             out.truncate()
                             h, got = hashlib.sha256(), 0
-                        async for chunk in resp.content.iter_chunked(CHUNK):
-                            h.update(chunk)
-                            await asyncio.to_thread(_write_all, out, chunk, None if fsync else got)
+                        async for chunk in _big_chunks(resp.content):
+                            await asyncio.to_thread(_hash_and_write, h, out, chunk, None if fsync else got)
                             got += len(chunk)
                             if got > size:
                                 raise DigestMismatch(f"filesystem layer verification failed for digest {digest}")
@@ -290,6 +289,36 @@ class Repository:
                                     headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
                                     body=lambda: _file_chunks(src, 0, size, report))
         resp.release()
+
+
+async def _big_chunks(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """The body in chunks of at least CHUNK bytes (the last one excepted). aiohttp hands out
+    what the socket gave it (often 64 KiB); gathering them makes one thread hop, one hash
+    call and one write per MiB rather than per read, and the hash of a big buffer runs
+    without the GIL."""
+    pieces: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            piece = await content.read(CHUNK)
+        except Exception:
+            if pieces:  # a dropped connection: keep what came, the download resumes after it
+                yield b"".join(pieces)
+            raise
+        if not piece:
+            break
+        pieces.append(piece)
+        size += len(piece)
+        if size >= CHUNK:
+            yield pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            pieces, size = [], 0
+    if pieces:
+        yield b"".join(pieces)
+
+
+def _hash_and_write(h: Any, out: BinaryIO, data: bytes, writeback_at: int | None) -> None:
+    h.update(data)
+    _write_all(out, data, writeback_at)
 
 
 def _write_all(out: BinaryIO, data: bytes, writeback_at: int | None) -> None:

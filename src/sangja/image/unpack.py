@@ -70,16 +70,20 @@ class GrowingTar(Protocol):
     def wait_for(self, end: int) -> bool: ...
 
 
-def unpack_layer(tar_path: Path, dest: Path, ops: FsOps, growing: GrowingTar | None = None) -> list[PayloadRef]:
+def unpack_layer(tar_path: Path, dest: Path, ops: FsOps, growing: GrowingTar | None = None,
+                 whiteouts: bool = True) -> list[PayloadRef]:
     """Unpack `tar_path` into the existing empty directory `dest`; with `growing`, while the
     tar is still being written (each payload is copied once its bytes are there), returning
-    once the whole tar is written.
+    once the whole tar is written. `whiteouts=False` is for tars that are not layers (`cp`):
+    `.wh.<name>` entries are then ordinary files, as in moby's Untar without a whiteout format.
 
     Raises InvalidParameter for an entry that would escape `dest`, an unsupported entry type,
     or a truncated/corrupt tar. The caller discards `dest` on error."""
     if growing is not None:
         return _FollowingUnpacker(tar_path, dest, ops, growing).run()
-    return _Unpacker(tar_path, dest, ops).run()
+    unpacker = _Unpacker(tar_path, dest, ops)
+    unpacker.whiteouts = whiteouts
+    return unpacker.run()
 
 
 def clean_name(name: str) -> str:
@@ -126,6 +130,7 @@ class Unpacker:
         self.refs: list[PayloadRef] = []
         self.refs_by_path: dict[str, list[PayloadRef]] = {}
         self.dir_times: list[tuple[str, int, int]] = []
+        self.whiteouts = True  # .wh. entries are overlay whiteouts and opaque markers (a layer)
 
     def unpack_all(self, tf: tarfile.TarFile) -> None:
         try:
@@ -210,10 +215,10 @@ class Unpacker:
             return
         parent_rel, base = posixpath.split(rel)
         parent, parent_real_rel = self._resolve_dir(parent_rel, create=True)
-        if base == WHITEOUT_OPAQUE:
+        if base == WHITEOUT_OPAQUE and self.whiteouts:
             self.ops.set_opaque(parent)
             return
-        if base.startswith(WHITEOUT_PREFIX):
+        if base.startswith(WHITEOUT_PREFIX) and self.whiteouts:
             name = base[len(WHITEOUT_PREFIX) :]
             if name in ("", ".", ".."):
                 raise InvalidParameter(f"invalid whiteout entry {member.name!r}")

@@ -39,7 +39,7 @@ from typing import Any
 
 from sangja.errors import Conflict, Forbidden, InvalidParameter, SangjaError
 from sangja.network import ipv6, nft, sandbox, sandbox6
-from sangja.network.portmap import Binding, Mapping, PortReservations
+from sangja.network.portmap import Binding, Mapping, PortReservations, is_ipv6, require_ipv6
 from sangja.network.store import BridgeState, NetworkStore, choose_subnet, new_network
 from sangja.network.teardown import LinkReaper
 
@@ -182,7 +182,7 @@ class BridgeController:
                     if nid in self.networks:
                         live.endpoints[nid] = ep
                 self._live[cid] = live
-                self.ports.retake(cid, maps)
+                self.ports.retake(cid, maps, v6=bool(live.address6))
             keep = {ep.host_ifname for live in self._live.values() for ep in live.endpoints.values()}
             for net in self.networks.values():
                 for name in sandbox.bridge_ports(net.device):
@@ -306,7 +306,9 @@ class BridgeController:
                 first = record["Endpoints"][wanted[0].network_id]
                 self._live[cid].address = first["IPAddress"]
                 self._live[cid].address6 = str(first.get("GlobalIPv6Address") or "")
-                mappings = self.ports.reserve(cid, bindings, f"{endpoint_name} ({first['EndpointID']})")
+                require_ipv6(bindings, self._live[cid].address6, self.networks[wanted[0].network_id].name)
+                mappings = self.ports.reserve(cid, bindings, f"{endpoint_name} ({first['EndpointID']})",
+                                              v6=bool(self._live[cid].address6))
                 self._live[cid].mappings = mappings
                 record["Mappings"] = [m.to_json() for m in mappings]
                 if mappings:  # the table holds only ports and bridges: nothing to change without ports
@@ -449,7 +451,7 @@ class BridgeController:
         forwards = [
             nft.Forward(m.proto, m.host_ip, m.host_port, live.address, m.container_port)
             for live in self._live.values()
-            for m in live.mappings
+            for m in live.mappings if not is_ipv6(m.host_ip)  # those are the ip6 table's
         ]
         bridges = [nft.BridgeRules(n.device, n.subnet, n.internal) for n in self.networks.values()]
         nft.apply(nft.render(self.opts.table, bridges, forwards) + self._script6())
@@ -494,9 +496,10 @@ class BridgeController:
     def _script6(self) -> str:
         bridges = [ipv6.Bridge6(n.device, n.subnet6, n.internal) for n in self.networks.values()]
         forwards = [
-            ipv6.Forward6(m.proto, "", m.host_port, live.address6, m.container_port)
+            ipv6.Forward6(m.proto, m.host_ip, m.host_port, live.address6, m.container_port)
             for live in self._live.values() if live.address6
-            for m in live.mappings if not m.host_ip  # "-p 8080:80": every address, IPv6 ones too
+            # "-p 8080:80": every address, IPv6 ones too; "-p [fd00::2]:8080:80" that one only
+            for m in live.mappings if not m.host_ip or is_ipv6(m.host_ip)
         ]
         return ipv6.render6(self.opts.table, bridges, forwards)
 
