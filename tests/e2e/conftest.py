@@ -119,3 +119,15 @@ def pytest_runtest_makereport(
                 report.sections.append((f"{candidate.kind} log", candidate.log_tail(60)))
                 break
     return report
+
+
+@pytest.fixture
+def cleanup(cli: Cli) -> Iterator[list[tuple[str, str]]]:
+    """Things a networking test made, removed at the end in reverse order: ("container"|"network", name)."""
+    items: list[tuple[str, str]] = []
+    yield items
+    for kind, name in reversed(items):
+        if kind == "container":
+            cli("rm", "-f", name)
+        else:
+            cli("network", "rm", name)

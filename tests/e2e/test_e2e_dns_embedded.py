@@ -13,7 +13,7 @@ import random
 import socket
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,17 +23,6 @@ from tests.support import netleaks
 from tests.support.commands import Cli
 from tests.support.daemon import Daemon, SangjaDaemon, SpawnedDaemon, target_kind
 from tests.support.flows import inspect
-
-
-@pytest.fixture
-def cleanup(cli: Cli) -> Iterator[list[tuple[str, str]]]:
-    items: list[tuple[str, str]] = []
-    yield items
-    for kind, name in reversed(items):
-        if kind == "container":
-            cli("rm", "-f", name)
-        else:
-            cli("network", "rm", name)
 
 
 def _net(cli: Cli, cleanup: list[tuple[str, str]], name: str, *flags: str) -> str:

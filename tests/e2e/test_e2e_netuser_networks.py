@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import docker
 import pytest
@@ -34,16 +34,6 @@ def _device(network_id: str) -> str:
     return "sjb" + network_id[:12]
 
 
-@pytest.fixture
-def cleanup(cli: Cli) -> Iterator[list[tuple[str, str]]]:
-    """Things to remove at the end, in reverse order: ("container"|"network", name)."""
-    items: list[tuple[str, str]] = []
-    yield items
-    for kind, name in reversed(items):
-        if kind == "container":
-            cli("rm", "-f", name)
-        else:
-            cli("network", "rm", name)
 
 
 def _net(cli: Cli, cleanup: list[tuple[str, str]], name: str, *flags: str) -> str:

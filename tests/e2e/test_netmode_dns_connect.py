@@ -10,24 +10,11 @@ before the connect, when the resolvers are the host's).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-
-import pytest
+from collections.abc import Callable
 
 from tests.support.commands import Cli
 from tests.support.daemon import target_kind
 from tests.support.flows import inspect
-
-
-@pytest.fixture
-def cleanup(cli: Cli) -> Iterator[list[tuple[str, str]]]:
-    items: list[tuple[str, str]] = []
-    yield items
-    for kind, name in reversed(items):
-        if kind == "container":
-            cli("rm", "-f", name)
-        else:
-            cli("network", "rm", name)
 
 
 def _sleeper(cli: Cli, cleanup: list[tuple[str, str]], name: str, *args: str) -> None:

@@ -14,7 +14,7 @@ import json
 import random
 import socket
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
@@ -49,15 +49,6 @@ def _get(host: str, port: int) -> str:
     raise AssertionError(f"no answer from [{host}]:{port}: {last}")
 
 
-@pytest.fixture
-def cleanup(cli: Cli) -> Iterator[list[tuple[str, str]]]:
-    items: list[tuple[str, str]] = []
-    yield items
-    for kind, name in reversed(items):
-        if kind == "container":
-            cli("rm", "-f", name)
-        else:
-            cli("network", "rm", name)
 
 
 def test_user_network_ipv6(cli: Cli, names: Callable[[str], str], cleanup: list[tuple[str, str]],

@@ -9,25 +9,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
-from collections.abc import Callable, Iterator
-
-import pytest
+from collections.abc import Callable
 
 from tests.e2e.test_netmode_ipv6 import SERVE, _get, _ula
 from tests.support.commands import Cli
 from tests.support.daemon import target_kind
 from tests.support.flows import inspect, validate_against_swagger
-
-
-@pytest.fixture
-def cleanup(cli: Cli) -> Iterator[list[tuple[str, str]]]:
-    items: list[tuple[str, str]] = []
-    yield items
-    for kind, name in reversed(items):
-        if kind == "container":
-            cli("rm", "-f", name)
-        else:
-            cli("network", "rm", name)
 
 
 def _free_port() -> int:

@@ -23,15 +23,11 @@ from __future__ import annotations
 
 import os
 import posixpath
-import stat
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sangja.errors import System
-
-MAX_SYMLINKS = 255
+from sangja.runtime.user import resolve_container_path
 
 
 @dataclass(frozen=True)
@@ -100,34 +96,7 @@ class ContainerView:
         if not follow_last:
             head, base = clean(path).rsplit("/", 1)
             return clean(self.resolve(head or "/") + "/" + base) if base else "/"
-        pending = deque(path.split("/"))
-        resolved = ""          # "" or "/a/b": no symlinks in it
-        links = 0
-        while pending:
-            part = pending.popleft()
-            if part in ("", "."):
-                continue
-            if part == "..":
-                resolved = resolved.rpartition("/")[0]
-                continue
-            candidate = f"{resolved}/{part}"
-            host = self.host_path(candidate)
-            try:
-                st = os.lstat(host)
-            except OSError:
-                resolved = candidate
-                continue
-            if not stat.S_ISLNK(st.st_mode):
-                resolved = candidate
-                continue
-            links += 1
-            if links > MAX_SYMLINKS:
-                raise System(f"too many links in {path}")
-            target = os.readlink(host)
-            if target.startswith("/"):
-                resolved = ""
-            pending.extendleft(reversed(target.split("/")))
-        return resolved or "/"
+        return resolve_container_path(path, self.host_path)
 
 
 def container_mounts(mount_points: list[dict[str, Any]], tmpfs: dict[str, str], pid: int,

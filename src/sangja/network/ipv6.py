@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sangja.errors import InvalidParameter, SangjaError
+from sangja.network.nft import forward_chain
 
 IPv6Net = ipaddress.IPv6Network
 
@@ -142,27 +143,7 @@ def render6(table: str, bridges: list[Bridge6], forwards: list[Forward6]) -> str
             f'    ip6 saddr {b.subnet} oifname != "{b.bridge}" masquerade',
             f'    oifname "{b.bridge}" ip6 saddr {b.subnet} ct status dnat masquerade',
         ]
-    lines += [
-        "  }",
-        "  chain forward {",
-        "    type filter hook forward priority filter; policy accept;",
-    ]
-    for b in bridges:
-        lines.append(f'    iifname "{b.bridge}" oifname "{b.bridge}" accept')
-    for b in bridges:
-        if b.internal:
-            lines += [f'    iifname "{b.bridge}" drop', f'    oifname "{b.bridge}" drop']
-            continue
-        others = [o.bridge for o in bridges if o.bridge != b.bridge]
-        if others:
-            names = ", ".join(f'"{o}"' for o in others)
-            lines.append(f"    iifname \"{b.bridge}\" oifname {{ {names} }} drop")
-        lines += [
-            f'    iifname "{b.bridge}" accept',
-            f'    oifname "{b.bridge}" ct state established,related accept',
-            f'    oifname "{b.bridge}" ct status dnat accept',
-        ]
-    lines += ["  }", "}"]
+    lines += ["  }", *forward_chain(bridges), "}"]
     return "\n".join(lines) + "\n"
 
 

@@ -23,7 +23,9 @@ Hooks and why:
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 NFT = "nft"
 
@@ -78,11 +80,22 @@ def render(table: str, bridges: list[BridgeRules], forwards: list[Forward]) -> s
             f'    oifname "{b.bridge}" ip saddr 127.0.0.0/8 masquerade',
             f'    oifname "{b.bridge}" ip saddr {b.subnet} ct status dnat masquerade',
         ]
-    lines += [
-        "  }",
-        "  chain forward {",
-        "    type filter hook forward priority filter; policy accept;",
-    ]
+    lines += ["  }", *forward_chain(bridges), "}"]
+    return "\n".join(lines) + "\n"
+
+
+class _Bridge(Protocol):
+    @property
+    def bridge(self) -> str: ...
+    @property
+    def internal(self) -> bool: ...
+
+
+def forward_chain(bridges: Sequence[_Bridge]) -> list[str]:
+    """The filter chain, the same in the `ip` and `ip6` tables: traffic within a bridge is allowed;
+    an internal bridge talks to nothing else; bridges are isolated from each other; outbound and
+    published (DNATed) inbound traffic pass."""
+    lines = ["  chain forward {", "    type filter hook forward priority filter; policy accept;"]
     for b in bridges:
         lines.append(f'    iifname "{b.bridge}" oifname "{b.bridge}" accept')
     for b in bridges:
@@ -98,8 +111,7 @@ def render(table: str, bridges: list[BridgeRules], forwards: list[Forward]) -> s
             f'    oifname "{b.bridge}" ct state established,related accept',
             f'    oifname "{b.bridge}" ct status dnat accept',
         ]
-    lines += ["  }", "}"]
-    return "\n".join(lines) + "\n"
+    return [*lines, "  }"]
 
 
 def apply(script: str) -> None:

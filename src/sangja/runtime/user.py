@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import stat
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sangja.errors import System
@@ -37,8 +38,17 @@ def resolve_in_root(root: str, path: str) -> str:
     Missing components are kept as they are (the caller gets ENOENT when opening).
     """
     root = os.path.abspath(root)
+    resolved = resolve_container_path(path, lambda p: root + p)
+    return root + ("" if resolved == "/" else resolved)
+
+
+def resolve_container_path(path: str, host_path: Callable[[str], str]) -> str:
+    """The clean container path ("/" or "/a/b") that `path` leads to, following symlinks as the
+    container would see them: `host_path` maps a container path to where it is on the host (a
+    rootfs, or a rootfs with mounts), ".." and absolute link targets stop at the container's "/".
+    Missing components are kept as they are."""
     pending = deque(path.split("/"))
-    resolved = ""          # always "" or "/a/b": relative to root, no symlinks in it
+    resolved = ""          # always "" or "/a/b": no symlinks in it
     links = 0
     while pending:
         part = pending.popleft()
@@ -48,8 +58,9 @@ def resolve_in_root(root: str, path: str) -> str:
             resolved = resolved.rpartition("/")[0]
             continue
         candidate = f"{resolved}/{part}"
+        host = host_path(candidate)
         try:
-            st = os.lstat(root + candidate)
+            st = os.lstat(host)
         except OSError:
             resolved = candidate
             continue
@@ -59,11 +70,11 @@ def resolve_in_root(root: str, path: str) -> str:
         links += 1
         if links > MAX_SYMLINKS:
             raise System(f"too many links in {path}")
-        target = os.readlink(root + candidate)
+        target = os.readlink(host)
         if target.startswith("/"):
             resolved = ""
         pending.extendleft(reversed(target.split("/")))
-    return root + resolved
+    return resolved or "/"
 
 
 def _read_lines(rootfs: str, path: str) -> list[list[str]] | None:
