@@ -80,6 +80,21 @@ def test_exec_refusals(cli: Cli, names: Callable[[str], str]) -> None:
     assert r.rc != 0 and "No such container" in r.err, r
 
 
+def _wait_for_size(t: Terminal, size: str, tries: int = 10) -> None:
+    """`stty size` until it shows `size`. The client sends the resize (SIGWINCH → POST .../resize)
+    on another path than the typed keys (the hijacked stream), so a `stty size` typed right after
+    the resize may run before the resize has arrived: ask again, a bounded number of times."""
+    for _ in range(tries - 1):
+        t.type("stty size")
+        try:
+            t.wait_for(size, timeout=3.0)
+            return
+        except AssertionError:
+            continue
+    t.type("stty size")
+    t.wait_for(size)
+
+
 def test_run_it_typed_commands_and_exit_code(cli: Cli, names: Callable[[str], str]) -> None:
     name = names("it")
     with Terminal([*cli.prefix, "run", "-it", "--name", name, "--network", "none", "busybox", "sh"], cli.env) as t:
@@ -88,8 +103,7 @@ def test_run_it_typed_commands_and_exit_code(cli: Cli, names: Callable[[str], st
         t.wait_for("42")
         t.wait_for("30 100")
         t.resize(90, 20)
-        t.type("stty size")
-        t.wait_for("20 90")
+        _wait_for_size(t, "20 90")
         t.type("exit 5")
         assert t.exit_code() == 5
     assert inspect(cli, name)["State"]["ExitCode"] == 5
@@ -103,8 +117,7 @@ def test_exec_it_in_a_terminal(cli: Cli, names: Callable[[str], str]) -> None:
         t.wait_for("40 120")
         t.wait_for("/dev/pts/")
         t.resize(80, 24)
-        t.type("stty size")
-        t.wait_for("24 80")
+        _wait_for_size(t, "24 80")
         t.keys("C-c")  # with a TTY, ^C goes to the shell in the container, not to the client
         t.type("echo still-$((2+3))")
         t.wait_for("still-5")
