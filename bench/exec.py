@@ -41,7 +41,7 @@ from tests.support.daemon import SpawnedDaemon
 from tests.support.hijack import hijack
 
 from bench.common import busybox_engine, installed, workspace
-from sangja.runtime.sealed_binary import copy_sealed
+from sangja.host.sealed_binary import copy_sealed
 
 BOX = "bench-exec"
 EXEC_BODY = {"User": "", "Privileged": False, "Tty": False, "AttachStdin": False, "AttachStderr": True,

@@ -12,7 +12,6 @@ sangjad, whose API version it speaks).
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -22,7 +21,9 @@ import pytest
 
 from tests.support.commands import Cli, docker_binary
 from tests.support.daemon import Daemon, SpawnedDaemon, target_kind
+from tests.support.ports import free_local_port
 from tests.support.prereq import require
+from tests.support.registry import RegistryServer, available
 
 # The daemon a test talked to, for the failure report (the CLI fixtures fetch it lazily).
 DAEMON_UNDER_TEST = pytest.StashKey[Daemon]()
@@ -89,9 +90,7 @@ def names() -> Callable[[str], str]:
 @pytest.fixture
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_local_port()
 
 
 @pytest.fixture(params=["docker", "sangja"])
@@ -131,3 +130,11 @@ def cleanup(cli: Cli) -> Iterator[list[tuple[str, str]]]:
             cli("rm", "-f", name)
         else:
             cli("network", "rm", name)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[RegistryServer]:
+    """Debian's docker-registry on a free 127.0.0.1 port, plain HTTP, no auth; stopped afterwards."""
+    require(available(), "docker-registry is not installed (scripts/setup.sh)")
+    with RegistryServer.start(tmp_path / "registry", free_local_port()) as reg:
+        yield reg

@@ -5,9 +5,8 @@ the wire, nothing tagged), the intermediate containers of metadata steps, and `-
 from __future__ import annotations
 
 import io
-import socket
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
@@ -16,8 +15,7 @@ import pytest
 
 from tests.support.commands import Cli
 from tests.support.daemon import Daemon
-from tests.support.prereq import require
-from tests.support.registry import RegistryServer, available
+from tests.support.registry import RegistryServer
 
 FAILING = "FROM busybox\nENV MARK={mark}\nRUN echo out-before-{mark}; exit 3\nRUN echo never-{mark}\n"
 
@@ -136,19 +134,6 @@ def test_metadata_steps_run_in_intermediate_containers(cli: Cli, daemon: Daemon,
         assert "Running in" not in again and again.count(" ---> Using cache") == 4
     finally:
         b("rmi", repo)
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[RegistryServer]:
-    require(available(), "docker-registry is not installed (scripts/setup.sh)")
-    with RegistryServer.start(tmp_path / "registry", _port()) as reg:
-        yield reg
 
 
 def test_pull_takes_the_base_from_the_registry(cli: Cli, registry: RegistryServer, names: Callable[[str], str],

@@ -12,7 +12,6 @@ sangjad only: dockerd treats 127.0.0.0/8 registries as insecure and skips verifi
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,15 +20,10 @@ import pytest
 from tests.conftest import _ensure_busybox
 from tests.e2e.conftest import make_cli
 from tests.support.daemon import SangjaDaemon, target_kind
+from tests.support.ports import free_local_port
 from tests.support.prereq import require, require_programs
 from tests.support.registry import RegistryServer, available
 from tests.support.testca import CertAuthority
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class CertsDirDaemon(SangjaDaemon):
@@ -68,7 +62,7 @@ def test_tls_registry_with_a_private_ca(tls_setup: TlsSetup, tmp_path: Path, nam
     server_cert, server_key = ca.issue("server", ip="127.0.0.1")
     sangja = make_cli("sangja", d, tmp_path / "home")
     docker_cli = make_cli("docker", d, tmp_path / "docker-home")
-    with RegistryServer.start(tmp_path / "registry", _port(), tls=(server_cert, server_key, None)) as reg:
+    with RegistryServer.start(tmp_path / "registry", free_local_port(), tls=(server_cert, server_key, None)) as reg:
         repo = f"{reg.host}/{names('tls')}"
         sangja.ok("tag", "busybox", repo)
         host_dir = certs / reg.host
@@ -96,7 +90,7 @@ def test_tls_registry_requiring_a_client_certificate(tls_setup: TlsSetup, tmp_pa
     server_cert, server_key = ca.issue("server", ip="127.0.0.1")
     client_cert, client_key = ca.issue("client", client=True)
     sangja = make_cli("sangja", d, tmp_path / "home")
-    with RegistryServer.start(tmp_path / "registry", _port(), tls=(server_cert, server_key, ca.cert)) as reg:
+    with RegistryServer.start(tmp_path / "registry", free_local_port(), tls=(server_cert, server_key, ca.cert)) as reg:
         repo = f"{reg.host}/{names('mtls')}"
         sangja.ok("tag", "busybox", repo)
         host_dir = certs / reg.host

@@ -3,7 +3,6 @@ run by the test, tests/support/tokenserver.py), with the docker CLI and sangja, 
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,15 +11,10 @@ import pytest
 
 from tests.e2e.conftest import make_cli
 from tests.support.daemon import Daemon
+from tests.support.ports import free_local_port
 from tests.support.prereq import require, require_programs
 from tests.support.registry import RegistryServer, available
 from tests.support.tokenserver import TokenServer
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +22,8 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[T
     require(available(), "docker-registry is not installed (scripts/setup.sh)")
     require_programs("openssl")
     base = tmp_path_factory.mktemp("e2e-token-registry")
-    with TokenServer.start(base / "token", _port(), users={"alice": "s3cret"}) as ts, \
-            RegistryServer.start(base / "registry", _port(), token=ts.registry_config()) as reg:
+    with TokenServer.start(base / "token", free_local_port(), users={"alice": "s3cret"}) as ts, \
+            RegistryServer.start(base / "registry", free_local_port(), token=ts.registry_config()) as reg:
         yield ts, reg
 
 

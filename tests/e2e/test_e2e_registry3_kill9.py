@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,16 +21,11 @@ import pytest
 from sangja.image.ids import chain_ids
 from tests.e2e.conftest import make_cli
 from tests.support.daemon import SpawnedDaemon, target_kind
+from tests.support.ports import free_local_port
 from tests.support.prereq import require
 from tests.support.registry import RegistryServer, available
 from tests.support.registry3_images import HandImage, Layer, StallProxy, digest_of, tar_of
 from tests.support.waiting import wait_until
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _layer_dirs(root: Path) -> set[str]:
@@ -62,7 +56,7 @@ def test_kill9_during_a_pull_leaves_nothing_half_registered(fresh_daemon: Spawne
     images_before = set(d.image_ids())
     layers_before = _layer_dirs(root)
 
-    with RegistryServer.start(tmp_path / "registry", _port()) as reg:
+    with RegistryServer.start(tmp_path / "registry", free_local_port()) as reg:
         img.upload(reg.host, repo, "latest")
         with StallProxy(reg.host, {top_digest: 1 << 20}) as proxy:
             ref = f"{proxy.host}/{repo}"

@@ -12,7 +12,6 @@ sangjad only: the origin override is sangja's test seam; dockerd has none.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,14 +24,9 @@ from tests.conftest import _ensure_busybox
 from tests.e2e.conftest import make_cli
 from tests.support.commands import Cli
 from tests.support.daemon import SangjaDaemon, target_kind
+from tests.support.ports import free_local_port
 from tests.support.prereq import require
 from tests.support.registry import RegistryServer, available
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class MirrorDaemon(SangjaDaemon):
@@ -67,8 +61,8 @@ def setup(tmp_path: Path, busybox_tar: Path) -> Iterator[Setup]:
     if target_kind() != "sangjad":
         pytest.skip("sangjad's --docker-io-endpoint keeps these tests off the real Hub; dockerd has no such seam")
     require(available(), "docker-registry is not installed (scripts/setup.sh)")
-    origin_port = _port()
-    with RegistryServer.start(tmp_path / "mirror", _port()) as mirror:
+    origin_port = free_local_port()
+    with RegistryServer.start(tmp_path / "mirror", free_local_port()) as mirror:
         d = MirrorDaemon.create(mirror=f"http://{mirror.host}", origin=f"http://127.0.0.1:{origin_port}")
         try:
             d.start()

@@ -6,32 +6,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
-import pytest
 
 from tests.e2e.conftest import make_cli
 from tests.support.commands import Cli
 from tests.support.daemon import Daemon
-from tests.support.prereq import require
-from tests.support.registry import RegistryServer, available
+from tests.support.registry import RegistryServer
 from tests.support.registry3_images import HandImage, Layer, digest_of, tar_of
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[RegistryServer]:
-    require(available(), "docker-registry is not installed (scripts/setup.sh)")
-    with RegistryServer.start(tmp_path / "registry", _port()) as reg:
-        yield reg
 
 
 def _zstd_image(busybox_tar: Path) -> HandImage:

@@ -12,7 +12,6 @@ again to a new repository reuses it (a cross-repository mount, nothing compresse
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,14 +19,9 @@ import pytest
 
 from tests.e2e.conftest import make_cli
 from tests.support.daemon import SpawnedDaemon, target_kind
+from tests.support.ports import free_local_port
 from tests.support.prereq import require
 from tests.support.registry import RegistryServer, available
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_leftovers_of_a_kill9_during_push_or_pull_are_removed_at_start(
@@ -39,7 +33,7 @@ def test_leftovers_of_a_kill9_during_push_or_pull_are_removed_at_start(
     layers = Path(d.data_root) / "image" / "layers"
     ingest = Path(d.data_root) / "image" / "ingest"
     sangja = make_cli("sangja", d, cli_home)
-    with RegistryServer.start(tmp_path / "registry", _port()) as reg:
+    with RegistryServer.start(tmp_path / "registry", free_local_port()) as reg:
         first = f"{reg.host}/{names('first')}:v1"
         sangja.ok("tag", "busybox", first)
         sangja.ok("push", first, timeout=120)

@@ -4,7 +4,6 @@ driven by the docker CLI and sangja (`cli`) and by docker-py (`client`)."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,28 +14,16 @@ import pytest
 from tests.e2e.conftest import make_cli
 from tests.support.commands import Cli
 from tests.support.daemon import Daemon
+from tests.support.ports import free_local_port
 from tests.support.prereq import require, require_programs
 from tests.support.registry import RegistryServer, available
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[RegistryServer]:
-    require(available(), "docker-registry is not installed (scripts/setup.sh)")
-    with RegistryServer.start(tmp_path / "registry", _port()) as reg:
-        yield reg
 
 
 @pytest.fixture
 def auth_registry(tmp_path: Path) -> Iterator[RegistryServer]:
     require(available(), "docker-registry is not installed (scripts/setup.sh)")
     require_programs("htpasswd")
-    with RegistryServer.start(tmp_path / "registry", _port(), htpasswd=("alice", "s3cret")) as reg:
+    with RegistryServer.start(tmp_path / "registry", free_local_port(), htpasswd=("alice", "s3cret")) as reg:
         yield reg
 
 
@@ -108,7 +95,7 @@ def test_pull_of_a_missing_tag_or_repository(cli: Cli, registry: RegistryServer)
 
 
 def test_pull_from_a_registry_that_is_down(cli: Cli) -> None:
-    port = _port()
+    port = free_local_port()
     result = cli("pull", f"127.0.0.1:{port}/x:y")
     assert result.rc == 1
     assert "connection refused" in result.err

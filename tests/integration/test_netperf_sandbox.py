@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,9 @@ import pytest
 
 from sangja.host import netns
 from sangja.network import sandbox
-from sangja.network.controller import BridgeController, NetworkOptions
+from sangja.network.controller import BridgeController
 from tests.support import netleaks
-from tests.support.prereq import require_programs
+from tests.support.bridges import bridge_controller
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.root
@@ -25,19 +24,8 @@ pytestmark = pytest.mark.root
 
 @pytest.fixture
 def controller(tmp_path: Path) -> Iterator[BridgeController]:
-    require_programs("nft", "ip", "nsenter", "sleep")
-    bridge = "sjn" + uuid.uuid4().hex[:8]
-    opts = NetworkOptions(bridge=bridge, pools=(("10.217.0.0/16", 24),))
-    ctl = BridgeController(opts, tmp_path / "d", tmp_path / "r")
-    ctl.init()
-    try:
+    with bridge_controller(tmp_path, "sjn", "10.217.0.0/16") as ctl:
         yield ctl
-    finally:
-        for cid in list(ctl._live):
-            ctl.disconnect(cid)
-        ctl.shutdown()
-        leaked = netleaks.clean(bridge)
-        assert not leaked, leaked
 
 
 def _ip_json(*argv: str, netns_path: str = "") -> list[dict[str, Any]]:
@@ -114,7 +102,7 @@ def test_restore_deletes_veths_a_killed_daemon_left_queued(tmp_path: Path, contr
         netns.remove(Path(rec["SandboxKey"]))  # what disconnect did before the daemon died, the reaper never ran
         controller._live.clear()
         assert "sjv" + "d" * 11 in netleaks.veths_of(controller.opts.bridge)
-        fresh = BridgeController(controller.opts, tmp_path / "d", tmp_path / "r")
+        fresh = BridgeController(controller.opts, tmp_path / "data", tmp_path / "run")
         fresh.init()
         fresh.restore({})
         assert netleaks.veths_of(controller.opts.bridge) == set()

@@ -4,36 +4,24 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sangja.errors import SangjaError
-from sangja.network.controller import BridgeController, NetworkOptions
+from sangja.network.controller import BridgeController
 from sangja.network.portmap import Binding
 from tests.support import netleaks
-from tests.support.prereq import require_programs
+from tests.support.bridges import bridge_controller
 
 pytestmark = pytest.mark.root
 
 
 @pytest.fixture
 def controller(tmp_path: Path) -> Iterator[BridgeController]:
-    require_programs("nft", "ip", "nsenter")
-    bridge = "sjc" + uuid.uuid4().hex[:8]
-    opts = NetworkOptions(bridge=bridge, pools=(("10.213.0.0/16", 24),))
-    ctl = BridgeController(opts, tmp_path / "data", tmp_path / "run")
-    ctl.init()
-    try:
+    with bridge_controller(tmp_path, "sjc", "10.213.0.0/16") as ctl:
         yield ctl
-    finally:
-        for cid in list(ctl._live):
-            ctl.disconnect(cid)
-        ctl.shutdown()
-        leaked = netleaks.clean(bridge)
-        assert not leaked, leaked
 
 
 def _in_ns(path: str, *argv: str) -> str:

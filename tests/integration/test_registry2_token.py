@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from sangja.distribution.endpoint import endpoint_for
 from sangja.distribution.manifest import DOCKER_CONFIG, DOCKER_LAYER, DOCKER_MANIFEST
 from sangja.errors import NotFound, Unauthorized
 from sangja.image.reference import parse_normalized_named
+from tests.support.ports import free_local_port
 from tests.support.prereq import require, require_programs
 from tests.support.registry import RegistryServer, available
 from tests.support.tokenserver import TokenServer
@@ -46,12 +46,6 @@ def _manifest() -> bytes:
     }).encode()
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -65,8 +59,8 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[T
     require(available(), "docker-registry is not installed (scripts/setup.sh)")
     require_programs("openssl")
     base = tmp_path_factory.mktemp("token-registry")
-    with TokenServer.start(base / "token", _port(), users={"alice": "s3cret"}) as ts, \
-            RegistryServer.start(base / "registry", _port(), token=ts.registry_config()) as reg:
+    with TokenServer.start(base / "token", free_local_port(), users={"alice": "s3cret"}) as ts, \
+            RegistryServer.start(base / "registry", free_local_port(), token=ts.registry_config()) as reg:
         yield ts, reg
 
 

@@ -10,7 +10,8 @@ import textwrap
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from sangja.daemon import memory
+from sangja.api import idle
+from sangja.host import heap
 
 
 def _python(code: str) -> str:
@@ -63,12 +64,12 @@ def test_install_keeps_an_already_imported_package() -> None:
 
 
 def test_malloc_trim_is_there_on_glibc() -> None:
-    assert memory.malloc_trim() is True
+    assert heap.malloc_trim() is True
 
 
 async def test_trims_once_per_quiet_period() -> None:
     trims: list[int] = []
-    t = memory.IdleTrimmer(delay=0.05, trim=lambda: trims.append(1))
+    t = idle.IdleTrimmer(delay=0.05, trim=lambda: trims.append(1))
     task = asyncio.get_running_loop().create_task(t.run())
     try:
         await asyncio.sleep(0.12)
@@ -97,7 +98,7 @@ async def test_a_failing_trim_does_not_stop_the_daemon() -> None:
     def boom() -> None:
         raise OSError("no")
 
-    t = memory.IdleTrimmer(delay=0.01, trim=boom)
+    t = idle.IdleTrimmer(delay=0.01, trim=boom)
     task = asyncio.get_running_loop().create_task(t.run())
     try:
         t.touch()
@@ -115,7 +116,7 @@ async def test_requests_through_the_app_count_as_activity() -> None:
 
     app = web.Application()
     app.router.add_get("/", hello)
-    trimmer = memory.IdleTrimmer(delay=0.02, trim=lambda: trims.append(1))
+    trimmer = idle.IdleTrimmer(delay=0.02, trim=lambda: trims.append(1))
     trimmer.attach(app)
     async with TestClient(TestServer(app)) as client:
         resp = await client.get("/")

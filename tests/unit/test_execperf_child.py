@@ -1,4 +1,4 @@
-"""runtime/child.py: a child watched through its pidfd, stdio as non-blocking pipes (no root)."""
+"""host/child.py: a child watched through its pidfd, stdio as non-blocking pipes (no root)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from sangja.runtime import child
+from sangja.host import child
 
 
 def _fds() -> set[str]:

@@ -1,4 +1,4 @@
-"""runtime/sealed_binary.py: the sealed in-memory copy runc is executed from (no root)."""
+"""host/sealed_binary.py: the sealed in-memory copy runc is executed from (no root)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sangja.runtime import sealed_binary
+from sangja.host import sealed_binary
 
 
 def _fake_runc(tmp_path: Path, prog: str = "true") -> Path:

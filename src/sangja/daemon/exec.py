@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import shutil
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sangja.daemon.container import Container
@@ -187,3 +189,16 @@ async def resize_exec(d: Daemon, exec_id: str, height: int, width: int) -> None:
     if rec.process is None or not rec.running:
         raise Conflict(f"Exec {exec_id} is not running")
     await rec.process.resize_settled(height, width)
+
+
+def finish_exec(d: Daemon, c: Container, rec: ExecRecord, proc: Any, session_dir: Path) -> None:
+    """The end of every exec, whatever happened (`exec start`, health probes): the record says
+    it is over, waiters wake, the runtime's handles and files go, `exec_die` is emitted."""
+    rec.running = False
+    rec.spawned.set()
+    rec.done.set()
+    if proc is not None:
+        proc.close()
+    else:
+        shutil.rmtree(session_dir, ignore_errors=True)
+    d.emit(c, "exec_die", {"execID": rec.id, "exitCode": str(rec.exit_code if rec.exit_code is not None else -1)})

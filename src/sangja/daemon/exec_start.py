@@ -17,13 +17,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import shutil
 import signal
 from typing import TYPE_CHECKING, Any
 
 from sangja.daemon.attach import ClientStream
 from sangja.daemon.container import Container
-from sangja.daemon.exec import ExecRecord, check_running
+from sangja.daemon.exec import ExecRecord, check_running, finish_exec
 from sangja.errors import Conflict, SangjaError
 from sangja.runtime import exec as rexec
 from sangja.runtime.caps import available_capabilities
@@ -138,15 +137,8 @@ async def _session(d: Daemon, c: Container, rec: ExecRecord, process: dict[str, 
                 proc.proc.send_signal(signal.SIGKILL)
         raise
     finally:
-        rec.running = False
-        rec.spawned.set()
-        rec.done.set()
-        if proc is not None:
-            proc.close()
-        else:
-            shutil.rmtree(session_dir, ignore_errors=True)
+        finish_exec(d, c, rec, proc, session_dir)
         sink.close()
-        d.emit(c, "exec_die", {"execID": rec.id, "exitCode": str(rec.exit_code if rec.exit_code is not None else -1)})
 
 
 class _Sink:

@@ -246,7 +246,7 @@ async def run_probe(d: Daemon, c: Container, cmd: list[str], timeout: float) -> 
     A start failure raises SangjaError (its message becomes the result's output); a probe still
     running after `timeout` seconds is killed and gives -1 with "Health check exceeded timeout".
     """
-    from sangja.daemon.exec import create_exec
+    from sangja.daemon.exec import create_exec, finish_exec
     from sangja.daemon.exec_start import build_process
     from sangja.runtime import exec as rexec
 
@@ -294,16 +294,7 @@ async def run_probe(d: Daemon, c: Container, cmd: list[str], timeout: float) -> 
             _kill(proc)
         raise
     finally:
-        rec.running = False
-        rec.spawned.set()
-        rec.done.set()
-        if proc is not None:
-            proc.close()
-        else:
-            import shutil
-
-            shutil.rmtree(session_dir, ignore_errors=True)
-        d.emit(c, "exec_die", {"execID": rec.id, "exitCode": str(rec.exit_code if rec.exit_code is not None else -1)})
+        finish_exec(d, c, rec, proc, session_dir)
 
 
 def _kill(proc: Any) -> None:
@@ -316,7 +307,7 @@ def _kill(proc: Any) -> None:
         proc.proc.send_signal(signal.SIGKILL)
 
 
-async def _drain(stream: Any, out: _LimitedBuffer) -> None:  # runtime.child.OutPipe
+async def _drain(stream: Any, out: _LimitedBuffer) -> None:  # host.child.OutPipe
     while True:
         data = await stream.read(65536)
         if not data:

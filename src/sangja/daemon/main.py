@@ -142,9 +142,9 @@ def main(argv: list[str] | None = None) -> None:
         stream=sys.stderr,
     )
     logging.getLogger("pyroute2").setLevel(logging.WARNING)  # it logs every netlink message at debug
-    from sangja.daemon import memory
+    from sangja.host import pyroute2_lazy
 
-    memory.install_lazy_imports()  # before anything imports pyroute2 (daemon/memory.py)
+    pyroute2_lazy.install()  # before anything imports pyroute2: not its package __init__ (~5 MB)
     if os.geteuid() != 0:
         print("sangjad: must run as root (it mounts filesystems and creates cgroups)", file=sys.stderr)
         sys.exit(1)
@@ -175,6 +175,7 @@ def _claim_socket(path: str) -> None:
 
 async def serve(cfg: DaemonConfig) -> None:
     from sangja.api.app import build_app
+    from sangja.api.idle import IdleTrimmer
     from sangja.api.routes.auth import auth_routes
     from sangja.api.routes.build import build_routes
     from sangja.api.routes.commit import commit_routes
@@ -187,7 +188,6 @@ async def serve(cfg: DaemonConfig) -> None:
     from sangja.api.routes.system import system_routes
     from sangja.api.routes.system_df import system_df_routes
     from sangja.api.routes.volumes import volume_routes
-    from sangja.daemon import memory
     from sangja.daemon.daemon import Daemon
     from sangja.daemon.logrotate import rotate_forever
     from sangja.daemon.monitor import watch_exits
@@ -234,7 +234,7 @@ async def serve(cfg: DaemonConfig) -> None:
             network_routes(d),
         ]
     )
-    memory.IdleTrimmer().attach(app)  # malloc_trim once the daemon goes quiet (daemon/memory.py)
+    IdleTrimmer().attach(app)  # malloc_trim once the daemon goes quiet (api/idle.py)
     # handler_cancellation: a client that leaves (docker run -d does not read the wait
     # body; logs -f and events end with Ctrl-C) cancels its handler instead of leaking it.
     runner = web.AppRunner(

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sangja.errors import InvalidParameter, SangjaError
-from sangja.network.nft import forward_chain
+from sangja.network.nft import NAT_HOOKS, forward_chain
 
 IPv6Net = ipaddress.IPv6Network
 
@@ -123,19 +123,7 @@ def render6(table: str, bridges: list[Bridge6], forwards: list[Forward6]) -> str
     for f in sorted(forwards, key=lambda f: (f.proto, f.host_port, f.host_ip)):
         daddr = f"ip6 daddr {f.host_ip} " if f.host_ip not in ("", "::") else ""
         lines.append(f"    {daddr}{f.proto} dport {f.host_port} dnat to [{f.container_ip}]:{f.container_port}")
-    lines += [
-        "  }",
-        "  chain prerouting {",
-        "    type nat hook prerouting priority dstnat; policy accept;",
-        "    fib daddr type local jump publish",
-        "  }",
-        "  chain output {",
-        "    type nat hook output priority -100; policy accept;",
-        "    fib daddr type local jump publish",
-        "  }",
-        "  chain postrouting {",
-        "    type nat hook postrouting priority srcnat; policy accept;",
-    ]
+    lines += ["  }", *NAT_HOOKS]
     for b in bridges:
         if b.internal or not b.subnet:
             continue

@@ -48,6 +48,22 @@ class BridgeRules:
     internal: bool = False
 
 
+# Both families: published ports are DNATed for traffic to a local address, from outside
+# (prerouting) and from the host itself (output); postrouting's rules follow it per bridge.
+NAT_HOOKS = (
+    "  chain prerouting {",
+    "    type nat hook prerouting priority dstnat; policy accept;",
+    "    fib daddr type local jump publish",
+    "  }",
+    "  chain output {",
+    "    type nat hook output priority -100; policy accept;",
+    "    fib daddr type local jump publish",
+    "  }",
+    "  chain postrouting {",
+    "    type nat hook postrouting priority srcnat; policy accept;",
+)
+
+
 def render(table: str, bridges: list[BridgeRules], forwards: list[Forward]) -> str:
     """The nft script that replaces `table` (family ip) with exactly this state."""
     lines = [
@@ -59,19 +75,7 @@ def render(table: str, bridges: list[BridgeRules], forwards: list[Forward]) -> s
     for f in sorted(forwards, key=lambda f: (f.proto, f.host_port, f.host_ip)):
         daddr = f"ip daddr {f.host_ip} " if f.host_ip not in ("", "0.0.0.0") else ""
         lines.append(f"    {daddr}{f.proto} dport {f.host_port} dnat to {f.container_ip}:{f.container_port}")
-    lines += [
-        "  }",
-        "  chain prerouting {",
-        "    type nat hook prerouting priority dstnat; policy accept;",
-        "    fib daddr type local jump publish",
-        "  }",
-        "  chain output {",
-        "    type nat hook output priority -100; policy accept;",
-        "    fib daddr type local jump publish",
-        "  }",
-        "  chain postrouting {",
-        "    type nat hook postrouting priority srcnat; policy accept;",
-    ]
+    lines += ["  }", *NAT_HOOKS]
     for b in bridges:
         if b.internal:
             continue

@@ -2,7 +2,7 @@
 
 Why plain `runc exec` rather than `conmon --exec`: it is the measured fastest path (35 ms
 against 45 ms), its exit status *is* the process's (128+signal when killed), sangjad reaps it
-through a pidfd (runtime/child.py), and the process's stdio is ours directly (pipes, or a pty we allocate), so
+through a pidfd (host/child.py), and the process's stdio is ours directly (pipes, or a pty we allocate), so
 stdin/stdout need no extra hop through a SEQPACKET socket with its 32 KiB packet limit. What
 it gives up: an exec does not outlive sangjad (its I/O would die with the daemon anyway),
 which matches what a client of dockerd sees when dockerd restarts.
@@ -40,10 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sangja.runtime import child
-from sangja.runtime.child import read_fd, write_fd
+from sangja.host import child
+from sangja.host.child import read_fd, write_fd
+from sangja.host.memfd import memfd_with
+from sangja.host.sealed_binary import runtime_executable
 from sangja.runtime.runc import clean_runc_message
-from sangja.runtime.sealed_binary import runtime_executable
 
 __all__ = ["ExecProcess", "ExecProcessSpec", "process_json", "read_fd", "set_winsize", "spawn_exec", "write_fd"]
 
@@ -202,18 +203,6 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _memfd(name: str, data: bytes = b"") -> int:
-    fd = os.memfd_create(name, os.MFD_CLOEXEC)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
 def _runtime_link(runtime_path: str, executable: str, where: Path) -> str:
     """A symlink named like the runtime (`where/runc`) to its sealed copy, so that the process's
     comm reads "runc" in ps and top rather than the fd number. Made once per daemon process."""
@@ -258,10 +247,10 @@ async def spawn_exec(runtime_path: str, runc_root: Path, cid: str, session_dir: 
         # slave's size (on SIGWINCH) would come after the process's first `stty size`.
         process = {**process, "consoleSize": {"height": h, "width": w}}
     me = f"/proc/{os.getpid()}/fd"
-    spec_fd = _memfd("process.json", json.dumps(process).encode())
+    spec_fd = memfd_with("process.json", json.dumps(process).encode())
     log_fd = -1
     try:
-        log_fd = _memfd("log.json")
+        log_fd = memfd_with("log.json")
         argv = [runtime_path, "--root", str(runc_root), "--log", f"{me}/{log_fd}", "--log-format", "json",
                 "exec", "--process", f"{me}/{spec_fd}", "--pid-file", str(session_dir / "pid")]
         if process.get("terminal"):

@@ -1,13 +1,9 @@
-"""Keeping sangjad's resident memory small while it idles.
-
-Two things, both hooked from daemon/main.py:
-- `install_lazy_imports()`: pyroute2 without its package `__init__` (host/pyroute2_lazy.py),
-  before anything imports it: ~5 MB.
-- `IdleTrimmer`: after a burst of requests (an image import, 1000 creates, a large listing)
-  glibc keeps the freed heap mapped, so the daemon's RSS only grows. Once no request has
-  arrived for IDLE_DELAY seconds, `malloc_trim(0)` hands the free pages of every malloc arena
-  back to the kernel (~7-12 MB after such bursts here). It runs once per quiet period, never
-  while requests keep coming, and costs ~1 ms.
+"""Keeping sangjad's resident memory small while it idles: `IdleTrimmer` counts requests (a
+middleware) and, after a burst (an image import, 1000 creates, a large listing), once no request
+has arrived for IDLE_DELAY seconds, asks the host to hand the heap's free pages back
+(host/heap.py, ~7-12 MB after such bursts here). It runs once per quiet period, never while
+requests keep coming, and costs ~1 ms. (pyroute2 is loaded without its package `__init__` for the
+same reason: host/pyroute2_lazy.py, installed first thing by daemon/main.py.)
 """
 
 from __future__ import annotations
@@ -16,38 +12,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
+
+from sangja.host.heap import malloc_trim
 
 log = logging.getLogger(__name__)
 
 IDLE_DELAY = 0.5  # seconds without a new request
-
-
-def install_lazy_imports() -> None:
-    from sangja.host import pyroute2_lazy
-
-    pyroute2_lazy.install()
-
-
-def malloc_trim() -> bool:
-    """glibc's malloc_trim(0); False where there is no glibc (then nothing is done)."""
-    global _trim
-    if _trim is None:
-        import ctypes
-
-        try:
-            _trim = ctypes.CDLL("libc.so.6", use_errno=True).malloc_trim
-        except (OSError, AttributeError):
-            _trim = False
-    if _trim is False:
-        return False
-    _trim(0)
-    return True
-
-
-_trim: Any = None
 
 
 class IdleTrimmer:
