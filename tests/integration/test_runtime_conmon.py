@@ -258,3 +258,36 @@ async def test_attach_socket_carries_both_streams(env: Env) -> None:
         sock.close()
     assert await wait_exit(rt, cid) == 0
     assert b"\x02out:hi\n" in packets and b"\x03err:hi\n" in packets
+
+
+async def test_delete_soon_runs_in_the_background_and_create_waits_for_it(env: Env) -> None:
+    rt = env.runtime
+    cid = await env.run(("true",))
+    assert await wait_exit(rt, cid) == 0
+    spec = json.loads((rt.bundle_dir(cid) / "config.json").read_text())
+    cgroup_dirs = rt.cgroups.layout.dirs(f"{env.cgroup_parent}/{cid}")
+    rt.delete_soon(cid)
+    rt.delete_soon(cid)  # one delete per ID at a time
+    # The same ID again at once: create waits for that delete rather than find runc's old state.
+    await rt.create(cid, spec, LaunchOptions(log_path=str(env.log_path(cid))))
+    await rt.start(cid)
+    assert await wait_exit(rt, cid) == 0
+    assert rt.exit_code(cid) == 0
+    rt.delete_soon(cid)
+    await rt.drain()
+    assert rt.list_ids() == [] and os.listdir(rt.runc_root) == [] and os.listdir(rt.exits_dir) == []
+    assert not [d for d in cgroup_dirs if d.exists()]
+
+
+async def test_runc_create_runs_from_the_sealed_copy(env: Env) -> None:
+    # conmon is given bin/runc, a link to sangjad's sealed memfd copy of runc, so that `runc init`
+    # does not copy the 9 MB binary again for every container.
+    rt = env.runtime
+    cid = await env.run(("sh", "-c", LOOP))
+    link = rt.exec_root / "bin" / "runc"
+    assert os.readlink(link).startswith(f"/proc/{os.getpid()}/fd/")
+    assert os.path.realpath(link).startswith("/memfd:runc")
+    conmon_argv = Path(f"/proc/{rt.monitor_pid(cid)}/cmdline").read_bytes().split(b"\0")
+    assert conmon_argv[conmon_argv.index(b"--runtime") + 1] == str(link).encode()
+    await rt.kill(cid, signal.SIGKILL)
+    await wait_exit(rt, cid)

@@ -40,8 +40,11 @@ class FakeRootfs:
 
     def __init__(self) -> None:
         self.mounted: set[Path] = set()
+        self.volatile: set[Path] = set()
 
-    def mount(self, lowers: list[str], container_dir: Path) -> str:
+    def mount(self, lowers: list[str], container_dir: Path, *, volatile: bool = False) -> str:
+        if volatile:
+            self.volatile.add(container_dir)
         merged = container_dir / "merged"
         (merged / "etc").mkdir(parents=True, exist_ok=True)
         (merged / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
@@ -110,6 +113,12 @@ class FakeRuntime:
 
     async def delete(self, cid: str) -> None:
         self.state.pop(cid, None)
+
+    def delete_soon(self, cid: str) -> None:
+        self.state.pop(cid, None)
+
+    async def drain(self) -> None:
+        pass
 
     async def status(self, cid: str) -> RuntimeStatus:
         st = self.state.get(cid)

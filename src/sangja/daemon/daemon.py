@@ -31,15 +31,15 @@ if TYPE_CHECKING:
 class RootfsOps(Protocol):
     """Mounting a container's root filesystem (the real one is runtime.rootfs; tests use a fake)."""
 
-    def mount(self, lowers: list[str], container_dir: Path) -> str: ...
+    def mount(self, lowers: list[str], container_dir: Path, *, volatile: bool = False) -> str: ...
     def unmount(self, container_dir: Path) -> None: ...
 
 
 class OverlayRootfs:
-    def mount(self, lowers: list[str], container_dir: Path) -> str:
+    def mount(self, lowers: list[str], container_dir: Path, *, volatile: bool = False) -> str:
         from sangja.runtime.rootfs import mount_rootfs
 
-        return mount_rootfs(lowers, container_dir)
+        return mount_rootfs(lowers, container_dir, volatile=volatile)
 
     def unmount(self, container_dir: Path) -> None:
         from sangja.runtime.rootfs import unmount_rootfs

@@ -260,6 +260,8 @@ async def serve(cfg: DaemonConfig) -> None:
         await stop.wait()
     finally:
         log.info("shutting down; containers keep running under conmon")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(d.runtime.drain(), 5)
         for task in (exits, rotation, *d.background):
             task.cancel()
         with contextlib.suppress(Exception):

@@ -38,7 +38,7 @@ async def handle_exit(d: Daemon, cid: str, finished_ns: int | None = None) -> No
             return
         status = await d.runtime.status(c.id)
         code = status.exit_code if status.exit_code is not None else 255
-        await d.runtime.delete(c.id)
+        d.runtime.delete_soon(c.id)
         await release_sandbox(d, c)
         await asyncio.to_thread(d.rootfs.unmount, d.containers.directory(c.id))
         now = finished_ns or (int(status.finished_at * 1e9) if status.finished_at else time.time_ns())

@@ -46,6 +46,7 @@ async def reconcile(d: Daemon) -> None:
                 to_restart.append(c)
         except Exception:
             log.exception("reconciling container %s failed", c.short_id)
+    await _remove_auto_remove_leftovers(d)
     await restore_networks(d)
     for c in to_restart:
         d.spawn(_restart_on_boot(d, c))
@@ -99,6 +100,21 @@ async def _reconcile_one(d: Daemon, c: Container) -> bool:
         d.containers.save(c)
     await asyncio.to_thread(d.rootfs.unmount, directory)
     return c.state.status == "exited" and _boot_policy(c)
+
+
+async def _remove_auto_remove_leftovers(d: Daemon) -> None:
+    """AutoRemove containers that are not running now are removed, as moby's restore does with
+    live-restore (created ones too). It is also what makes volatile rootfs mounts safe: an
+    overlay mounted volatile is never mounted again after a crash."""
+    from sangja.daemon.remove import remove_container
+
+    for c in list(d.containers):
+        if c.host_config.get("AutoRemove") and not c.state.running and c.state.status != "removing":
+            log.info("removing AutoRemove container %s, which is not running", c.short_id)
+            try:
+                await remove_container(d, c.id, force=True, volumes=True)
+            except SangjaError as exc:
+                log.warning("removing %s failed: %s", c.short_id, exc)
 
 
 def _boot_policy(c: Container) -> bool:

@@ -44,7 +44,7 @@ async def remove_container(d: Daemon, ref: str, force: bool = False, volumes: bo
         c.state.status = "removing"
         health.stop_monitor(d, c, save=False)
         d.containers.save(c)
-        await d.runtime.delete(c.id)
+        d.runtime.delete_soon(c.id)
         await release_sandbox(d, c)
         await asyncio.to_thread(d.rootfs.unmount, d.containers.directory(c.id))
         await asyncio.to_thread(d.containers.remove, c)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 from pathlib import Path
 
 from sangja.daemon import health
@@ -72,7 +73,11 @@ async def launch(d: Daemon, c: Container) -> None:
             lowers = d.images.layer_dirs(image)
         except SangjaError as exc:
             raise Conflict(f"cannot start container {c.short_id}: its image is gone: {exc}") from None
-        rootfs = await asyncio.to_thread(d.rootfs.mount, lowers, directory)
+        # An AutoRemove container's writable layer is thrown away when it exits: nothing in it
+        # needs to be synced, and unmounting an overlay that isn't volatile syncs the whole
+        # filesystem under the data root (podman mounts `--rm` containers volatile too).
+        volatile = bool(c.host_config.get("AutoRemove"))
+        rootfs = await asyncio.to_thread(partial(d.rootfs.mount, lowers, directory, volatile=volatile))
         try:
             await attach_sandbox(d, c)
             spec = await asyncio.to_thread(_build_spec, d, c, rootfs, directory)

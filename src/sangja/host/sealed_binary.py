@@ -9,7 +9,8 @@ own contrib/cmd/memfd-bind exists for this, and its README states that the prote
 same: nobody, root included, can write to a sealed memfd.
 
 So sangjad makes that copy once, keeps the fd open, and starts runc as /proc/<sangjad>/fd/<n>
-(argv[0] stays the real path, so `ps` shows runc). The copy is made again when the file on disk
+(argv[0] stays the real path, so `ps` shows runc), for `runc exec` and, through conmon, for
+`runc create`. The copy is made again when the file on disk
 changes, so an upgraded runc is used by the next exec. Only runc: other runtimes (crun) have no
 such copy to skip. Anything going wrong here falls back to the path itself.
 """
@@ -20,6 +21,7 @@ import contextlib
 import fcntl
 import logging
 import os
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -102,3 +104,25 @@ def runtime_executable(runtime_path: str) -> str:
     if copy is None:
         copy = _copies[runtime_path] = SealedBinary(runtime_path)
     return copy.executable()
+
+
+def runtime_link(runtime_path: str, where: Path) -> str:
+    """What to execute for `runtime_path`: for runc, a symlink named like it (`where/runc`) to its
+    sealed copy, so that the process's comm reads "runc" in ps and top rather than the fd number
+    (made once per daemon process); any other runtime, or no copy, its path as it is."""
+    executable = runtime_executable(runtime_path)
+    if executable == runtime_path:
+        return runtime_path
+    where.mkdir(parents=True, exist_ok=True, mode=0o700)
+    link = where / os.path.basename(runtime_path)
+    try:
+        if os.readlink(link) == executable:
+            return str(link)
+    except OSError:
+        pass
+    tmp = where / f".{link.name}.{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    tmp.symlink_to(executable)
+    tmp.replace(link)
+    return str(link)

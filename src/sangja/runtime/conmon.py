@@ -13,9 +13,11 @@ Layout under exec_root (keep it short: conmon's attach socket path must stay < 1
     exits/<id>            the exit code, decimal, no newline (watched by ExitWatcher)
     s/<id>                symlink to c/<id>/bundle: clients connect to s/<id>/attach
     runc/                 runc's --root: its state for this daemon only
+    bin/runc              symlink to runc's sealed copy (host/sealed_binary.py), given to conmon
 
 Lifecycle: create() (runc create under conmon, process waiting) → start() (runc start) →
-the process exits: conmon writes exits/<id> and leaves → delete() removes every trace.
+the process exits: conmon writes exits/<id> and leaves → delete() removes every trace
+(or delete_soon(), which does it in the background).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import logging
 import os
 import shutil
 import socket
@@ -33,10 +36,13 @@ from typing import Any
 from sangja.errors import Conflict, InvalidParameter, System
 from sangja.host import proc
 from sangja.host.cgroups import Cgroups
+from sangja.host.sealed_binary import runtime_link
 from sangja.runtime.runc import CreateFailed, NotRunning, Runc, clean_runc_message
 from sangja.runtime.types import LaunchOptions, RuntimeState, RuntimeStatus
 
 __all__ = ["ConmonRuntime", "CreateFailed", "NotRunning"]
+
+log = logging.getLogger(__name__)
 
 MINIMAL_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SYNC_TIMEOUT = 120.0         # runc create of any sane container is far below this
@@ -72,6 +78,7 @@ class ConmonRuntime:
         self.runc = Runc(self.runtime_path, self.runc_root)
         self.cgroups = cgroups if cgroups is not None else Cgroups()
         self._parent_ready = False
+        self._deleting: dict[str, asyncio.Task[None]] = {}
 
     # -- paths --------------------------------------------------------------------------------
 
@@ -101,6 +108,7 @@ class ConmonRuntime:
         (everything created is removed again).
         """
         d = self.container_dir(cid)
+        await self._settle(cid)
         if (self.runc_root / cid).exists() or self._monitor_alive(cid):
             raise Conflict(f"container with given ID already exists: {cid}")
         root = spec.get("root", {}).get("path", "")
@@ -132,7 +140,9 @@ class ConmonRuntime:
         args = [
             self.conmon_path, "--api-version", "1",
             "--cid", cid, "--cuuid", cid, "--name", cid,
-            "--runtime", self.runtime_path, "--runtime-arg", "--root", "--runtime-arg", str(self.runc_root),
+            # runc's sealed copy (host/sealed_binary.py): `runc init` skips copying itself.
+            "--runtime", runtime_link(self.runtime_path, self.exec_root / "bin"),
+            "--runtime-arg", "--root", "--runtime-arg", str(self.runc_root),
             "--bundle", str(d / "bundle"),
             "--container-pidfile", str(d / "pidfile"),
             "--conmon-pidfile", str(d / "conmon.pid"),
@@ -259,6 +269,42 @@ class ConmonRuntime:
     async def delete(self, cid: str) -> None:
         """Remove every trace of the container (killing it if needed). Idempotent."""
         _valid_id(cid)
+        await self._settle(cid)
+        await self._delete_now(cid)
+
+    def delete_soon(self, cid: str) -> None:
+        """delete() in the background, for a container whose process has exited.
+
+        `runc delete` and conmon's leaving take ~10 ms that nobody needs to wait for: the
+        daemon's record of the container is already right. create() and delete() of the same
+        ID wait for it, drain() at shutdown; a daemon killed meanwhile deletes the leftovers
+        when it starts again (list_ids() still shows the ID).
+        """
+        _valid_id(cid)
+        if cid in self._deleting:
+            return
+        task = asyncio.get_running_loop().create_task(self._delete_logged(cid))
+        self._deleting[cid] = task
+        task.add_done_callback(lambda done: self._deleting.pop(cid, None) if self._deleting.get(cid) is done
+                               else None)
+
+    async def drain(self) -> None:
+        """Wait for the deletes delete_soon() started."""
+        while self._deleting:
+            await asyncio.gather(*self._deleting.values(), return_exceptions=True)
+
+    async def _settle(self, cid: str) -> None:
+        pending = self._deleting.get(cid)
+        if pending is not None:
+            await asyncio.shield(pending)
+
+    async def _delete_logged(self, cid: str) -> None:
+        try:
+            await self._delete_now(cid)
+        except Exception as exc:  # the next delete() or the daemon's next start tries again
+            log.warning("deleting the runtime state of %s failed: %s", cid[:12], exc)
+
+    async def _delete_now(self, cid: str) -> None:
         spec = self._spec(cid)
         cgroups_path = str((spec or {}).get("linux", {}).get("cgroupsPath") or "")
         # runc keeps its state in <root>/<id>: without it there is nothing for runc to delete, and

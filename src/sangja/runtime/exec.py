@@ -43,7 +43,7 @@ from typing import Any
 from sangja.host import child
 from sangja.host.child import read_fd, write_fd
 from sangja.host.memfd import memfd_with
-from sangja.host.sealed_binary import runtime_executable
+from sangja.host.sealed_binary import runtime_link
 from sangja.runtime.runc import clean_runc_message
 
 __all__ = ["ExecProcess", "ExecProcessSpec", "process_json", "read_fd", "set_winsize", "spawn_exec", "write_fd"]
@@ -203,23 +203,6 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _runtime_link(runtime_path: str, executable: str, where: Path) -> str:
-    """A symlink named like the runtime (`where/runc`) to its sealed copy, so that the process's
-    comm reads "runc" in ps and top rather than the fd number. Made once per daemon process."""
-    link = where / os.path.basename(runtime_path)
-    try:
-        if os.readlink(link) == executable:
-            return str(link)
-    except OSError:
-        pass
-    tmp = where / f".{link.name}.{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    tmp.symlink_to(executable)
-    tmp.replace(link)
-    return str(link)
-
-
 def remove_session_dir(session_dir: Path) -> None:
     for name in SESSION_FILES:
         with contextlib.suppress(FileNotFoundError):
@@ -256,9 +239,7 @@ async def spawn_exec(runtime_path: str, runc_root: Path, cid: str, session_dir: 
         if process.get("terminal"):
             argv.append("-t")
         argv.append(cid)
-        executable = runtime_executable(runtime_path)
-        if executable != runtime_path:
-            executable = _runtime_link(runtime_path, executable, session_dir.parent)
+        executable = runtime_link(runtime_path, session_dir.parent)
         return _spawn(argv, executable, session_dir, process, (log_fd, spec_fd), stdin=stdin, stdout=stdout,
                       stderr=stderr, size=(h, w))
     except BaseException:

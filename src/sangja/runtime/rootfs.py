@@ -7,6 +7,13 @@ Layout under the container's directory:
     empty/    the lower dir of an image with no layers
     l/        short symlinks to the layers, only when the lowerdir list is too long (see below)
 
+A volatile mount (overlayfs's `volatile` option, for containers removed when they exit) skips
+every sync of upper/: fsync inside the container, and the sync of the upper filesystem that
+unmounting an overlay otherwise does. overlayfs leaves work/work/incompat/volatile behind and
+refuses to mount over it again, since after a crash upper/ may be incomplete. sangjad removes
+such containers when it starts (reconcile: AutoRemove containers that aren't running), so a
+marker found when mounting comes from a clean unmount, and work/ is cleared.
+
 The only module that mounts a rootfs. mount(2) copies at most one page (4096 bytes) of
 option data, so a lowerdir list of long absolute paths (~110 bytes per layer, 127 layers
 allowed) can't be passed as is. Then each layer gets a symlink l/<n>, and the option names
@@ -17,6 +24,7 @@ chdir() into l/ — Docker's trick — that is safe in a threaded process.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from sangja.errors import System
@@ -30,8 +38,9 @@ def _escape(path: str) -> str:
     return path.replace("\\", "\\\\").replace(",", "\\,").replace(":", "\\:")
 
 
-def _options(lowerdirs: list[str], upper: Path, work: Path) -> str:
-    return f"lowerdir={':'.join(lowerdirs)},upperdir={_escape(str(upper))},workdir={_escape(str(work))}"
+def _options(lowerdirs: list[str], upper: Path, work: Path, volatile: bool = False) -> str:
+    extra = ",volatile" if volatile else ""
+    return f"lowerdir={':'.join(lowerdirs)},upperdir={_escape(str(upper))},workdir={_escape(str(work))}{extra}"
 
 
 def _link_layers(lowers: list[str], links: Path) -> None:
@@ -43,7 +52,8 @@ def _link_layers(lowers: list[str], links: Path) -> None:
         os.symlink(lower, links / format(n, "x"))
 
 
-def mount_rootfs(lowers: list[str], container_dir: Path, *, mounter: Mounter | None = None) -> str:
+def mount_rootfs(lowers: list[str], container_dir: Path, *, volatile: bool = False,
+                 mounter: Mounter | None = None) -> str:
     """Mount the overlay for a container and return the merged path (absolute).
 
     `lowers` are absolute layer directories, TOP-MOST FIRST (as overlayfs's lowerdir wants
@@ -57,6 +67,11 @@ def mount_rootfs(lowers: list[str], container_dir: Path, *, mounter: Mounter | N
         d.mkdir(parents=True, exist_ok=True)
     if str(merged) in m.mountpoints():
         return str(merged)
+    if (work / "work" / "incompat").exists():
+        # Left by an earlier volatile mount that was unmounted cleanly: after a crash the
+        # container would have been removed instead (see the module docstring).
+        shutil.rmtree(work)
+        work.mkdir()
     if not lowers:
         empty = base / "empty"
         empty.mkdir(exist_ok=True)
@@ -65,13 +80,13 @@ def mount_rootfs(lowers: list[str], container_dir: Path, *, mounter: Mounter | N
         if not os.path.isabs(lower):
             raise System(f"overlay lower dir must be absolute: {lower}")
 
-    data = _options([_escape(p) for p in lowers], upper, work)
+    data = _options([_escape(p) for p in lowers], upper, work, volatile)
     dir_fd = -1
     if len(data) > MOUNT_DATA_MAX:
         links = base / "l"
         _link_layers(lowers, links)
         dir_fd = os.open(links, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        data = _options([f"/proc/self/fd/{dir_fd}/{n:x}" for n in range(len(lowers))], upper, work)
+        data = _options([f"/proc/self/fd/{dir_fd}/{n:x}" for n in range(len(lowers))], upper, work, volatile)
         if len(data) > MOUNT_DATA_MAX:
             os.close(dir_fd)
             raise System(f"too many layers to mount ({len(lowers)})")
