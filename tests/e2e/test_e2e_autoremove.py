@@ -66,8 +66,8 @@ def test_a_starting_daemon_removes_rm_containers_that_are_not_running(
     monitor = _parent(lost_pid)
     os.kill(monitor, signal.SIGKILL)
     os.kill(lost_pid, signal.SIGKILL)
-    for pid in (exits_pid, lost_pid, monitor):
-        wait_until(lambda pid=pid: not pid_alive(pid), timeout=30, what=f"process {pid} to be gone")
+    wait_until(lambda: not any(pid_alive(p) for p in (exits_pid, lost_pid, monitor)), timeout=30,
+               what="the processes to be gone")
     fresh_daemon.start()
 
     wait_until(lambda: _names(cli) == ["still-running"], timeout=30,
