@@ -59,3 +59,6 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys' >/dev/null 2>
     /usr/bin/python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# An editable install leaves sangja's modules uncompiled; compile them once as pip does for a
+# wheel, so that no command pays for compiling (with PYTHONDONTWRITEBYTECODE set, every time).
+.venv/bin/python -m compileall -q src

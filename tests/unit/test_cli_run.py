@@ -235,19 +235,20 @@ class KillableContainer(ScriptedContainer):
         self.exited.set()
 
 
-def test_signals_are_proxied_to_the_container(api: FakeAPI) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGQUIT])
+def test_signals_are_proxied_to_the_container(api: FakeAPI, signum: int) -> None:
     created(api)
     box = KillableContainer(api, CID)
     proc = cli_process(api, "run", "busybox", "sleep", "100", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == b"ready\n"
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=20)
     finally:
         proc.kill()
-    assert box.signals == ["TERM"]
-    assert (proc.returncode, err) == (143, b"")
+    assert box.signals == [signal.Signals(signum).name.removeprefix("SIG")]
+    assert (proc.returncode, err) == (128 + signum, b"")
 
 
 def test_unreachable_daemon_is_one_line_without_traceback(tmp_path: Path) -> None:

@@ -156,9 +156,42 @@ def test_upload_of_a_regular_file_is_zero_copy_from_its_position(tmp_path: Path)
     assert bytes(received) == payload[1000:]
 
 
+# Modules the common commands must not import at start-up: socket.py, selectors and threading
+# (the stdin thread and TCP are lazy); json, re, enum and signal.py (cli/jsoncodec.py and _signal
+# do the work; re only for image references of a pull); collections (annotations only); importlib.
+SLOW_IMPORTS = ("socket", "selectors", "threading", "json", "re", "enum", "signal", "collections", "importlib")
+
+
 def test_run_and_ps_start_without_socket_py_or_threading() -> None:
-    # `sangja run`'s start-up imports only what every run needs (the stdin thread and TCP are lazy).
+    # `sangja run`'s start-up imports only what every run needs.
     code = ("import sys, sangja.cli.main, sangja.cli.commands.run, sangja.cli.commands.ps; "
-            "print(sorted(m for m in ('socket', 'selectors', 'threading') if m in sys.modules))")
+            f"print(sorted(m for m in {SLOW_IMPORTS!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+LAUNCHER = Path(__file__).resolve().parents[2] / "bin" / "sangja"
+
+
+@pytest.mark.parametrize("argv", [
+    ["--version"],
+    ["ps", "-a"],
+    ["run", "--rm", "--network", "none", "-e", "A=1", "busybox", "true"],
+    ["exec", "-i", "box", "true"],
+    ["inspect", "--format", "{{json .State}}", "box"],
+    ["rm", "-f", "box"],
+])
+def test_commands_through_the_launcher_import_nothing_slow(argv: list[str], tmp_path: Path) -> None:
+    # The whole command, from the installed launcher to the error of an absent daemon: what
+    # `python -X importtime` lists is every module the process imported.
+    host = f"unix://{tmp_path / 'no-daemon.sock'}"
+    out = subprocess.run([sys.executable, "-X", "importtime", str(LAUNCHER), "-H", host, *argv],
+                         capture_output=True, text=True, timeout=60)
+    lines = out.stderr.splitlines()
+    imported = {line.rsplit("|", 1)[1].strip() for line in lines if line.startswith("import time:")}
+    assert "sangja.cli.main" in imported
+    assert sorted(imported.intersection(SLOW_IMPORTS)) == []
+    if argv != ["--version"]:
+        assert out.returncode == 1
+        assert [line for line in lines if not line.startswith("import time:")] == [
+            f"Cannot connect to the sangja daemon at {host}. Is sangjad running? (start it with: sangjad &)"]

@@ -12,12 +12,9 @@ exit is not missed, and output is read until the daemon closes the hijacked sock
 
 from __future__ import annotations
 
-import json
-import signal
 import time
-from collections.abc import Callable
-from types import FrameType
 
+from sangja.cli import jsoncodec
 from sangja.cli.command import Cli, quote_path
 from sangja.cli.errors import CLIError
 from sangja.cli.hijack import HijackedIO
@@ -26,7 +23,14 @@ from sangja.cli.transport import Response
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import signal as _signal  # typeshed has no _signal: the same functions and constants, typed
+    from collections.abc import Callable
+    from types import FrameType
     from typing import Any
+else:
+    # signal.py only wraps _signal's functions and constants in enums (SIG_DFL, Signals), and
+    # importing enum is ~2 ms of every `run`; names are kept here (PROXIED_SIGNALS) instead.
+    import _signal
 
 # Signals an attached client forwards to the container (docker forwards all but a few).
 PROXIED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
@@ -49,14 +53,14 @@ class SignalProxy:
         self.cli = cli
         self.container_id = container_id
         self._saved: dict[int, Any] = {}
+        self._names = {getattr(_signal, name): name.removeprefix("SIG") for name in PROXIED_SIGNALS}
 
     def install(self) -> None:
-        for name in PROXIED_SIGNALS:
-            signum = getattr(signal, name)
-            self._saved[signum] = signal.signal(signum, self._forward)
+        for signum in self._names:
+            self._saved[signum] = _signal.signal(signum, self._forward)
 
     def _forward(self, signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name.removeprefix("SIG")
+        name = self._names[signum]
         try:
             self.cli.client.post(f"/containers/{quote_path(self.container_id)}/kill", {"signal": name})
         except CLIError:
@@ -64,7 +68,7 @@ class SignalProxy:
 
     def restore(self) -> None:
         for signum, handler in self._saved.items():
-            signal.signal(signum, handler)
+            _signal.signal(signum, handler)
         self._saved.clear()
 
 
@@ -132,7 +136,7 @@ class AttachedSession:
             return 0
         try:
             body = resp.read()
-            result = json.loads(body) if body.strip() else {}
+            result = jsoncodec.loads(body) if body.strip() else {}
         except (OSError, ValueError) as exc:
             self.cli.err(f"error waiting for container: {exc}")
             return 125
@@ -156,22 +160,22 @@ class AttachedSession:
                 raw = RawMode(stdin.fileno()).__enter__()
                 # A terminating signal must not leave the terminal raw: turn it into an exception
                 # (unless a signal proxy already handles it) so that `finally` restores the mode.
-                for signum in (signal.SIGTERM, signal.SIGHUP):
-                    if signal.getsignal(signum) == signal.SIG_DFL:
-                        saved_term[signum] = signal.signal(signum, _terminate)
+                for signum in (_signal.SIGTERM, _signal.SIGHUP):
+                    if _signal.getsignal(signum) == _signal.SIG_DFL:
+                        saved_term[signum] = _signal.signal(signum, _terminate)
             if self.tty and self.cli.out_is_terminal:
                 resize: Callable[[], None] = self._resize_callback()
                 self._initial_resize(resize)
                 on_winch = resize
-                saved_winch = signal.signal(signal.SIGWINCH, lambda s, f: on_winch())
+                saved_winch = _signal.signal(_signal.SIGWINCH, lambda s, f: on_winch())
             self.io.stream()
         except _Terminated as exc:
             raise CLIError("", 128 + exc.signum) from None
         finally:
             for term_signal, handler in saved_term.items():
-                signal.signal(term_signal, handler)
+                _signal.signal(term_signal, handler)
             if saved_winch is not None:
-                signal.signal(signal.SIGWINCH, saved_winch)
+                _signal.signal(_signal.SIGWINCH, saved_winch)
             if raw is not None:
                 raw.restore()
         if self.io.detached:

@@ -14,15 +14,14 @@ Contract:
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-
 from sangja import __version__
+from sangja.cli import jsoncodec
 from sangja.cli.errors import PROG, CLIError, DaemonError, DaemonUnreachable
 from sangja.cli.transport import Connection, Endpoint, ProtocolError, Response
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, BinaryIO
 
     Query = dict[str, Any]  # values: str, int, bool, None, or lists of them
@@ -76,7 +75,7 @@ def encode_filters(filters: dict[str, list[str]]) -> str | None:
     """Docker's `filters` parameter: {"key": {"value": true}}, or None when empty."""
     if not filters:
         return None
-    return json.dumps({k: dict.fromkeys(vs, True) for k, vs in filters.items()}, separators=(",", ":"))
+    return jsoncodec.dumps({k: dict.fromkeys(vs, True) for k, vs in filters.items()}, separators=(",", ":"))
 
 
 class APIClient:
@@ -209,7 +208,7 @@ class APIClient:
         """Send a request; raise DaemonError on an error status; return the unread Response."""
         payload: bytes | BinaryIO | None = raw_body
         if body is not None:
-            payload = json.dumps(body, separators=(",", ":")).encode()
+            payload = jsoncodec.dumps(body, separators=(",", ":")).encode()
             content_type = content_type or "application/json"
         target = self._target(path, query, versioned)
         resp = self._send(method, target, payload, content_type, headers or {})
@@ -226,7 +225,7 @@ class APIClient:
         text = raw.decode(errors="replace").strip()
         if resp.content_type == "application/json":
             try:
-                message = json.loads(raw).get("message", "") if raw else ""
+                message = jsoncodec.loads(raw).get("message", "") if raw else ""
             except (ValueError, AttributeError):
                 message = ""
             if not message:
@@ -246,7 +245,7 @@ class APIClient:
         if not data.strip():
             return None
         try:
-            return json.loads(data)
+            return jsoncodec.loads(data)
         except ValueError:
             raise CLIError(f"error decoding the daemon's answer to {method} {path}: {data[:200]!r}") from None
 
@@ -271,7 +270,7 @@ class APIClient:
 
     def hijack(self, path: str, query: Query | None = None, body: Any = None) -> tuple[Any, bytes, bool]:
         """POST with `Upgrade: tcp`; return (socket, bytes already read, is_multiplexed)."""
-        payload = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
+        payload = jsoncodec.dumps(body, separators=(",", ":")).encode() if body is not None else None
         target = self._target(path, query, True)
         headers = [
             ("Host", self.endpoint.host_header),

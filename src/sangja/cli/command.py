@@ -14,13 +14,13 @@ messages, and a lazily-created `APIClient`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
 
 from sangja.cli.client import APIClient
 from sangja.cli.errors import PROG, CLIError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
     from typing import Any, BinaryIO, TypeVar
 
     from sangja.cli.flags import Flag

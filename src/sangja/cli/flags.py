@@ -12,10 +12,9 @@ raises `HelpRequested`. `format_flag_usages(flags)` renders the "Options:" block
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     Converter = Callable[[str], Any]

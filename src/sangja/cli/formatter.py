@@ -10,8 +10,6 @@ over the row class's HEADERS map with header functions, like docker's FullHeader
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from sangja.cli import gotemplate
 from sangja.cli.errors import CLIError
 from sangja.cli.gofmt import HEADER_FUNCS
@@ -19,6 +17,7 @@ from sangja.cli.tabwriter import tabulate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
 TABLE = "table"

@@ -11,11 +11,11 @@ Go-visible fields are attributes named like Go's, e.g. `ID`, `Names`, `Label(nam
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from sangja.cli import jsoncodec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     Func = Callable[..., Any]
@@ -141,10 +141,10 @@ def to_json(value: Any, indent: int | None = None) -> str:
     """
     own = getattr(value, "__template_json__", None)
     if own is not None:
-        text = json.dumps(own(), ensure_ascii=False, separators=(",", ":"))
+        text = jsoncodec.dumps(own(), ensure_ascii=False, separators=(",", ":"))
         return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return json.dumps(_jsonable(value), ensure_ascii=False, separators=(",", ":") if indent is None else None,
-                      indent=indent)
+    return jsoncodec.dumps(_jsonable(value), ensure_ascii=False, separators=(",", ":") if indent is None else None,
+                           indent=indent)
 
 
 def _jsonable(value: Any) -> Any:

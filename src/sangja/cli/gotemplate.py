@@ -19,8 +19,6 @@ whose names start with an upper-case letter (methods are called with the argumen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 from sangja.cli.gofmt import BASIC_FUNCS, fmt_v
 from sangja.cli.gotemplate_exec import Executor
 from sangja.cli.gotemplate_syntax import KEYWORDS, Arg, Cmd, Node, Pipe, TemplateError, Tok, line_of, split_segments
@@ -29,6 +27,7 @@ __all__ = ["Template", "TemplateError", "parse"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 # -- parsing ---------------------------------------------------------------------------------

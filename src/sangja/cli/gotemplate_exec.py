@@ -8,13 +8,12 @@ range over lists/maps (sorted keys)/integers, and Go's error texts
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sangja.cli.gofmt import MISSING, FuncError, fmt_v, truth
 from sangja.cli.gotemplate_syntax import Arg, Cmd, Node, Pipe, TemplateError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, Protocol
 
     class TemplateLike(Protocol):

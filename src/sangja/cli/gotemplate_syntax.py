@@ -7,10 +7,9 @@ byte offsets into the template text, used for Go-style error messages ("template
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 SPACE = " \t\r\n"

@@ -7,12 +7,12 @@ between colons", "invalid env file (f): variable 'X Y' contains whitespaces", ..
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 from sangja.cli.units import ram_in_bytes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 

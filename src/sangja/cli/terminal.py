@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from types import TracebackType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from types import TracebackType
     from typing import Any
 
 

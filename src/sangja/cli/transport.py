@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import _socket  # the C module: socket.py (with selectors and enum) is ~3 ms of every command's start
 import os
-from collections.abc import Iterable, Iterator
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
     from typing import BinaryIO
 
 

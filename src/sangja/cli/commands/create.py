@@ -14,7 +14,6 @@ from sangja.cli import runconfig
 from sangja.cli.command import Cli, Spec, min_args
 from sangja.cli.errors import CLIError, DaemonError, with_help
 from sangja.cli.flags import Options
-from sangja.cli.reference import parse_normalized
 from sangja.cli.terminal import get_size
 
 TYPE_CHECKING = False
@@ -51,6 +50,7 @@ def pull_image(cli: Cli, image: str, platform: str, quiet: bool) -> None:
     """POST /images/create?fromImage=…&tag=… with docker's progress display on stderr."""
     # Imported here: only a missing image needs them, and they cost `create`/`run` ~30 ms at start.
     from sangja.cli import dockerconfig, jsonstream
+    from sangja.cli.reference import parse_normalized
 
     try:
         ref = parse_normalized(image)
@@ -121,6 +121,8 @@ def create_container(cli: Cli, opts: Options, body: dict[str, Any]) -> str:
 
 def _named(image: str) -> str:
     """The familiar "name:tag" docker prints, or "" when image is an ID, not a name."""
+    from sangja.cli.reference import parse_normalized  # only for a missing image: it needs re
+
     try:
         return parse_normalized(image).with_default_tag().familiar()
     except ValueError:

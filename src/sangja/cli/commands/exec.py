@@ -8,7 +8,6 @@ with -t), and finally `GET /exec/{id}/json`, whose ExitCode becomes our exit sta
 from __future__ import annotations
 
 import os
-import signal
 
 from sangja.cli.command import Cli, Spec, min_args, quote_path
 from sangja.cli.errors import CLIError
@@ -18,7 +17,10 @@ from sangja.cli.terminal import DEFAULT_DETACH_KEYS, RawMode, get_size, parse_de
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import signal as _signal  # typeshed has no _signal: the same functions and constants, typed
     from typing import Any
+else:
+    import _signal  # not signal.py, whose enums cost ~2 ms of start-up (see cli/attach.py)
 
 SPEC = Spec(
     use="[OPTIONS] CONTAINER COMMAND [ARG...]",
@@ -107,11 +109,11 @@ def _interactive(cli: Cli, exec_id: str, opts: Options, start: dict[str, Any]) -
                         pass  # docker only logs a failed resize
 
             resize()
-            saved_winch = signal.signal(signal.SIGWINCH, lambda s, f: resize())
+            saved_winch = _signal.signal(_signal.SIGWINCH, lambda s, f: resize())
         io.stream()
     finally:
         if saved_winch is not None:
-            signal.signal(signal.SIGWINCH, saved_winch)
+            _signal.signal(_signal.SIGWINCH, saved_winch)
         if raw is not None:
             raw.restore()
     if io.detached:

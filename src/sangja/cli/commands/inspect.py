@@ -8,10 +8,7 @@ others are printed, and the exit status is 1.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-
-from sangja.cli import gotemplate
+from sangja.cli import gotemplate, jsoncodec
 from sangja.cli.command import Cli, Spec, min_args, quote_path
 from sangja.cli.errors import CLIError, DaemonError
 from sangja.cli.flags import Bool, Options, Str
@@ -19,7 +16,10 @@ from sangja.cli.inspect_fields import zero_values
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
+
+    Getter = Callable[[str], str]  # returns the object's raw JSON text, or raises CLIError
 
 FORMAT_HELP = ("Format output using a custom template:\n'json':             Print in JSON format\n"
                "'TEMPLATE':         Print output using the given Go template.\nRefer to "
@@ -38,9 +38,6 @@ SPEC = Spec(
 
 TYPES = ("config", "container", "image", "network", "node", "plugin", "secret", "service", "task", "volume")
 SUPPORTED = ("container", "image", "network", "volume")
-
-# A getter returns the object's raw JSON text, or raises CLIError.
-Getter = Callable[[str], str]
 
 
 def indent_json(raw: str, indent: str = "    ") -> str:
@@ -91,7 +88,7 @@ def indent_json(raw: str, indent: str = "    ") -> str:
 
 
 def compact_json(raw: str) -> str:
-    return json.dumps(json.loads(raw), separators=(",", ":"), ensure_ascii=False)
+    return jsoncodec.dumps(jsoncodec.loads(raw), separators=(",", ":"), ensure_ascii=False)
 
 
 def inspect(cli: Cli, refs: list[str], fmt: str, getter: Getter) -> int:
@@ -115,7 +112,7 @@ def inspect(cli: Cli, refs: list[str], fmt: str, getter: Getter) -> int:
         if tmpl is None:
             raws.append(raw)
             continue
-        data = json.loads(raw)
+        data = jsoncodec.loads(raw)
         try:
             # docker: first the typed struct (known fields read as zero values), then on failure
             # the raw map with missingkey=error, whose error is the one reported.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sangja.cli.command import Cli, Spec, exact_args, quote_path
 from sangja.cli.flags import List, Options, Str
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SPEC = Spec(
     use="[OPTIONS] NETWORK CONTAINER",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sangja.cli.command import Cli, Spec, exact_args
 from sangja.cli.errors import CLIError
 from sangja.cli.flags import Bool, List, Options, Str
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SPEC = Spec(
     use="[OPTIONS] NETWORK",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sangja.cli import formatter
 from sangja.cli.client import encode_filters
 from sangja.cli.command import Cli, Spec, no_args
 from sangja.cli.filters import collect, filter_flag
 from sangja.cli.flags import Bool, Options, Str
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SPEC = Spec(
     use="[OPTIONS]",

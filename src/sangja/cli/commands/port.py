@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sangja.cli.command import Cli, Spec, quote_path
 from sangja.cli.errors import CLIError
 from sangja.cli.flags import Options
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SPEC = Spec(
     use="CONTAINER [PRIVATE_PORT[/PROTO]]",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sangja.cli.command import Cli, Spec, join_errors, min_args, quote_path
 from sangja.cli.errors import CLIError
 from sangja.cli.flags import Flag, Int, Options, Str
 from sangja.cli.runconfig import _cpus, _mem, _mem_swap
 from sangja.cli.runopts import parse_restart_policy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SPEC = Spec(
     use="[OPTIONS] CONTAINER [CONTAINER...]",
