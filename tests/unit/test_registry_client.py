@@ -43,6 +43,7 @@ class FakeRegistry:
         self.fail_next_manifest = 0
         self.drop_first_blob_get = False
         self.corrupt = False
+        self.trickle = 0                # > 0: the blob is sent in writes of this many bytes
         self.base = ""
 
     def app(self) -> web.Application:
@@ -104,6 +105,12 @@ class FakeRegistry:
             await resp.write(bytes(data[: len(data) // 3]))
             assert request.transport is not None
             request.transport.close()
+            return resp
+        if self.trickle:
+            resp = web.StreamResponse(headers={"Content-Length": str(len(data))})
+            await resp.prepare(request)
+            for i in range(0, len(data), self.trickle):
+                await resp.write(bytes(data[i:i + self.trickle]))
             return resp
         return web.Response(body=bytes(data))
 
@@ -168,6 +175,24 @@ async def test_download_resumes_with_range_after_a_dropped_connection(
     assert (tmp_path / "blob").read_bytes() == BLOB
     assert reg.blob_gets[0] == "" and reg.blob_gets[-1].startswith("bytes=") and reg.blob_gets[-1] != "bytes=0-"
     assert seen[-1] == len(BLOB)
+
+
+async def test_a_blob_sent_in_many_small_writes_is_written_whole_before_each_progress_report(
+        fake: tuple[FakeRegistry, Repository], tmp_path: Path) -> None:
+    # Small, odd-sized writes: the download gathers many pieces per file write, so a piece
+    # lost, repeated or reordered there, or a report ahead of the file, shows up here.
+    reg, repo = fake
+    reg.trickle = 997
+    dest = tmp_path / "blob"
+    seen: list[tuple[int, int]] = []
+
+    async def progress(n: int) -> None:
+        seen.append((n, dest.stat().st_size))
+
+    await repo.download_blob(BLOB_DIGEST, len(BLOB), dest, progress, fsync=False)
+    assert dest.read_bytes() == BLOB
+    assert all(n == on_disk for n, on_disk in seen)
+    assert [n for n, _ in seen] == sorted({n for n, _ in seen}) and seen[-1][0] == len(BLOB)
 
 
 async def test_a_blob_whose_digest_does_not_match_is_refused(
