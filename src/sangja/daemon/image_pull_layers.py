@@ -8,8 +8,11 @@ time) writes the blob into ingest/ while a worker thread follows the growing fil
 tar in ingest/, which a second thread unpacks as it grows into a .tmp-* layer directory
 (image/layers.py `prepare`); once the download is verified and the tar checked against the
 config's diff ID, the worker moves the gzip
-blob beside it (kept for pushes, distribution/layerblobs.py) and makes that directory durable
-with one syncfs. A layer never waits for the ones below it: only the commits (the renames
+blob beside it (kept for pushes, distribution/layerblobs.py) and seals the directory: the blob,
+index and metadata are fsynced, the unpacked files are left to the kernel's flusher and
+flushed in the background after the pull (daemon/layer_flush.py: after a crash they are
+unpacked again from the blob). A layer that keeps no blob (zstd, uncompressed) is made
+durable with one syncfs before it is committed. A layer never waits for the ones below it: only the commits (the renames
 that publish the layers under their chain names) go bottom first, each followed by "Pull
 complete", as in dockerd.
 
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sangja.daemon import layer_flush
 from sangja.daemon.image_load import progress_message
 from sangja.daemon.registry_session import Progress, RegistryOptions
 from sangja.distribution import layerblobs
@@ -71,6 +75,13 @@ class _Job:
     cancelled: bool = False
     prepared: PreparedLayer | None = None
     compression: str = ""
+    sealed: bool = False  # blob kept and fsynced; the unpacked files are flushed later
+
+    @property
+    def writeback(self) -> bool:
+        """Start the files' writeback while unpacking: only for a layer that will be flushed
+        before its commit, i.e. one that keeps no gzip blob."""
+        return "gzip" not in (self.layer.desc.media_type or DEFAULT_MEDIA_TYPE)
 
     def take(self) -> PreparedLayer:
         with self.lock:
@@ -104,12 +115,16 @@ async def fetch_layers(store: ImageStore, repo: Repository, missing: list[PullLa
         # were written; the temporary tars are gone by now, so none of their pages is
         # written), then the commits, bottom first.
         await asyncio.gather(*tasks)      # the first failure ends the pull (finally: the rest)
-        started = time.monotonic()
-        await asyncio.to_thread(syncfs, store.layers.root)
-        log.debug("pull: %d layers unpacked, flushed to disk in %.3f s", len(jobs), time.monotonic() - started)
+        if any(not job.sealed for job in jobs):
+            started = time.monotonic()
+            await asyncio.to_thread(syncfs, store.layers.root)
+            log.debug("pull: %d layers unpacked, flushed to disk in %.3f s", len(jobs), time.monotonic() - started)
         for job in jobs:
             await asyncio.to_thread(store.layers.commit, job.take())
             progress.send({"status": "Pull complete", "progressDetail": {}, "id": job.layer.ident})
+        sealed = [job.layer.chain for job in jobs if job.sealed]
+        if sealed:
+            layer_flush.settle_soon(store.layers, sealed)
     finally:
         for task in tasks:
             task.cancel()
@@ -200,6 +215,8 @@ def _work(store: ImageStore, job: _Job, repo_name: str, progress: Progress) -> N
         if job.compression == "gzip":
             layerblobs.place(prepared.dir, job.blob, x.desc.digest, x.desc.size,
                              x.desc.media_type or DEFAULT_MEDIA_TYPE, repo_name)
+            layer_flush.seal(prepared.dir)
+            job.sealed = True
     except BaseException:
         store.layers.discard(prepared)
         raise
@@ -220,7 +237,8 @@ def _inflate_and_unpack(store: ImageStore, job: _Job, tar: Path, progress: Progr
 
     def unpack() -> None:
         try:
-            outcome.append(store.layers.prepare(tar, x.diff_id, x.parent, sync=False, growing=growing))
+            outcome.append(store.layers.prepare(tar, x.diff_id, x.parent, sync=False, growing=growing,
+                                                writeback=job.writeback))
         except BaseException as exc:  # handed to the worker
             outcome.append(exc)
 
@@ -254,7 +272,7 @@ def _inflate_and_unpack(store: ImageStore, job: _Job, tar: Path, progress: Progr
     with job.blob.open("rb") as f:
         inflated = inflate_to(_ExtractProgress(f, x.desc.size, x.ident, progress, None), tar)  # type: ignore[arg-type]
     _check_diff_id(job, inflated)
-    return store.layers.prepare(tar, x.diff_id, x.parent, sync=False)
+    return store.layers.prepare(tar, x.diff_id, x.parent, sync=False, writeback=job.writeback)
 
 
 def _check_diff_id(job: _Job, inflated: Inflated) -> None:

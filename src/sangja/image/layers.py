@@ -160,7 +160,7 @@ class LayerStore:
         return self.commit(prepared)
 
     def prepare(self, tar_path: Path, diff_id: str, parent_chain: str = "", *, sync: bool = True,
-                growing: GrowingTar | None = None) -> PreparedLayer:
+                growing: GrowingTar | None = None, writeback: bool = True) -> PreparedLayer:
         """Unpack and describe a layer in a .tmp-* directory, not yet visible under its chain
         name: `commit` publishes it, `discard` drops it. Layers of one image can be prepared
         concurrently, in any order, and committed bottom first.
@@ -168,7 +168,8 @@ class LayerStore:
         The directory is made durable with one syncfs for all its files (content, tar index,
         metadata), so a crash, even of the machine, never leaves a layer that looks complete
         but is not. With sync=False the caller adds files of its own and calls syncfs itself
-        before the commit. With `growing`, the tar is unpacked while it is being written."""
+        before the commit. With `growing`, the tar is unpacked while it is being written;
+        `writeback=False`: see unpack_layer."""
         chain_id = chain_of(parent_chain, diff_id)
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
         try:
@@ -176,7 +177,7 @@ class LayerStore:
             diff = tmp / DIFF
             diff.mkdir()
             os.chmod(diff, 0o755)
-            refs = unpack_layer(tar_path, diff, self.ops, growing)
+            refs = unpack_layer(tar_path, diff, self.ops, growing, writeback=writeback)
             tar_size = tarsplit.write_index(tar_path, refs, tmp / TAR_INDEX)
             layer = Layer(chain_id, diff_id, parent_chain, content_size(diff), tar_size)
             self._write_meta(tmp, layer)

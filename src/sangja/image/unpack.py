@@ -71,18 +71,19 @@ class GrowingTar(Protocol):
 
 
 def unpack_layer(tar_path: Path, dest: Path, ops: FsOps, growing: GrowingTar | None = None,
-                 whiteouts: bool = True) -> list[PayloadRef]:
+                 whiteouts: bool = True, writeback: bool = True) -> list[PayloadRef]:
     """Unpack `tar_path` into the existing empty directory `dest`; with `growing`, while the
     tar is still being written (each payload is copied once its bytes are there), returning
     once the whole tar is written. `whiteouts=False` is for tars that are not layers (`cp`):
     `.wh.<name>` entries are then ordinary files, as in moby's Untar without a whiteout format.
+    `writeback=False` leaves the files to the kernel's flusher (a layer that is not flushed
+    before it is used: daemon/layer_flush.py).
 
     Raises InvalidParameter for an entry that would escape `dest`, an unsupported entry type,
     or a truncated/corrupt tar. The caller discards `dest` on error."""
-    if growing is not None:
-        return _FollowingUnpacker(tar_path, dest, ops, growing).run()
-    unpacker = _Unpacker(tar_path, dest, ops)
+    unpacker = _Unpacker(tar_path, dest, ops) if growing is None else _FollowingUnpacker(tar_path, dest, ops, growing)
     unpacker.whiteouts = whiteouts
+    unpacker.writeback = writeback
     return unpacker.run()
 
 
@@ -131,6 +132,7 @@ class Unpacker:
         self.refs_by_path: dict[str, list[PayloadRef]] = {}
         self.dir_times: list[tuple[str, int, int]] = []
         self.whiteouts = True  # .wh. entries are overlay whiteouts and opaque markers (a layer)
+        self.writeback = True  # start each file's writeback once written (see _write_file)
 
     def unpack_all(self, tf: tarfile.TarFile) -> None:
         try:
@@ -268,7 +270,8 @@ class Unpacker:
             verbatim = self._write_payload(member, fd)
             # Start writing it to disk now, so the flush that makes the layer durable has
             # little left to do (host/syncfs.py).
-            start_writeback(fd)
+            if self.writeback:
+                start_writeback(fd)
         finally:
             os.close(fd)
         if not verbatim:
