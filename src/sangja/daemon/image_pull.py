@@ -19,6 +19,7 @@ import asyncio
 import errno
 import logging
 
+from sangja.daemon import layer_flush
 from sangja.daemon.image_events import ImageEventSink, emit_image_event
 from sangja.daemon.image_pull_layers import PullLayer, fetch_layers
 from sangja.daemon.registry_session import (
@@ -122,9 +123,13 @@ async def _pull(store: ImageStore, sink: ImageEventSink, repo: Repository, ref: 
         for x in layers:
             progress.send({"status": "Already exists" if x not in missing else "Pulling fs layer",
                            "progressDetail": {}, "id": x.ident})
-        await fetch_layers(store, repo, missing, progress, opts)
+        unflushed = await fetch_layers(store, repo, missing, progress, opts)
         image_id = await asyncio.to_thread(store.create, config_raw)
-    return await asyncio.to_thread(_tag, store, sink, ref, image_id, digest, progress)
+    image_id = await asyncio.to_thread(_tag, store, sink, ref, image_id, digest, progress)
+    if unflushed:
+        # Only now: the image record's fsyncs above would otherwise wait behind this flush.
+        layer_flush.settle_soon(store.layers, unflushed)
+    return image_id
 
 
 def _tag(store: ImageStore, sink: ImageEventSink, ref: Reference, image_id: str, digest: str,

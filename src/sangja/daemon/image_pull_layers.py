@@ -99,10 +99,11 @@ class _Job:
 
 
 async def fetch_layers(store: ImageStore, repo: Repository, missing: list[PullLayer], progress: Progress,
-                       opts: RegistryOptions) -> None:
-    """Download, verify, unpack and register `missing` (bottom first in the list)."""
+                       opts: RegistryOptions) -> list[str]:
+    """Download, verify, unpack and register `missing` (bottom first in the list). Returns the
+    chain IDs of the layers whose files are still to be flushed (layer_flush.settle_soon)."""
     if not missing:
-        return
+        return []
     limit = max(opts.max_concurrent_downloads, 1)
     sem = asyncio.Semaphore(limit)
     repo_name = f"{repo.endpoint.domain}/{repo.path}"
@@ -122,9 +123,7 @@ async def fetch_layers(store: ImageStore, repo: Repository, missing: list[PullLa
         for job in jobs:
             await asyncio.to_thread(store.layers.commit, job.take())
             progress.send({"status": "Pull complete", "progressDetail": {}, "id": job.layer.ident})
-        sealed = [job.layer.chain for job in jobs if job.sealed]
-        if sealed:
-            layer_flush.settle_soon(store.layers, sealed)
+        return [job.layer.chain for job in jobs if job.sealed]
     finally:
         for task in tasks:
             task.cancel()
