@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,15 +70,22 @@ def timed(cli: Cli, *args: str) -> float:
     return elapsed
 
 
-def lifecycle(col: Column, cli: Cli, repeat: int) -> None:
-    """run --rm, then create/start/stop/rm on `repeat` containers, each op timed per container."""
-    cli.ok("run", "--rm", *NET, "busybox", "true", timeout=120)  # warm-up, untimed
-    col.timings["run --rm busybox true"] = [timed(cli, "run", "--rm", *NET, "busybox", "true") for _ in range(repeat)]
-    names = [f"bench-{col.client}-{i}" for i in range(repeat)]
-    col.timings["create"] = [timed(cli, "create", *NET, "--name", n, "busybox", *SERVE) for n in names]
-    col.timings["start"] = [timed(cli, "start", n) for n in names]
-    col.timings["stop"] = [timed(cli, "stop", n) for n in names]
-    col.timings["rm"] = [timed(cli, "rm", n) for n in names]
+def lifecycle(cols: list[tuple[Column, Cli]], repeat: int) -> None:
+    """run --rm, then create/start/stop/rm on `repeat` containers, each op timed per container.
+    The clients take turns run by run, so that this VM's drift over a run hits them alike."""
+    for _, cli in cols:
+        cli.ok("run", "--rm", *NET, "busybox", "true", timeout=120)  # warm-up, untimed
+    ops: list[tuple[str, Callable[[Column, int], tuple[str, ...]]]] = [
+        ("run --rm busybox true", lambda col, i: ("run", "--rm", *NET, "busybox", "true")),
+        ("create", lambda col, i: ("create", *NET, "--name", f"bench-{col.client}-{i}", "busybox", *SERVE)),
+        ("start", lambda col, i: ("start", f"bench-{col.client}-{i}")),
+        ("stop", lambda col, i: ("stop", f"bench-{col.client}-{i}")),
+        ("rm", lambda col, i: ("rm", f"bench-{col.client}-{i}")),
+    ]
+    for op, argv in ops:
+        for i in range(repeat):
+            for col, cli in cols:
+                col.timings.setdefault(op, []).append(timed(cli, *argv(col, i)))
 
 
 def create_via_api(engine: SpawnedDaemon, count: int) -> None:
@@ -139,10 +147,10 @@ def bench_engine(kind: str, args: argparse.Namespace, tar: Path, home: Path) -> 
         cols: list[tuple[Column, Cli]] = []
         for client in clients:
             cli = Cli.sangja(engine.host, str(home)) if client == "sangja" else Cli.docker(engine.host, str(home))
-            col = Column(kind, client)
-            print(f"[bench] {col.label}: lifecycle x{args.repeat}", file=sys.stderr, flush=True)
-            lifecycle(col, cli, args.repeat)
-            cols.append((col, cli))
+            cols.append((Column(kind, client), cli))
+        print(f"[bench] {kind}: lifecycle x{args.repeat} ({', '.join(c.label for c, _ in cols)})",
+              file=sys.stderr, flush=True)
+        lifecycle(cols, args.repeat)
         print(f"[bench] {kind}: ps -a with {args.counts} containers", file=sys.stderr, flush=True)
         ps_scaling(engine, cols, args.counts, args.repeat)
         print(f"[bench] {kind}: memory with {args.mem_containers} running containers", file=sys.stderr, flush=True)

@@ -1,17 +1,23 @@
-"""sangjad's idle memory: pyroute2 without its package __init__, and the heap trimmed when quiet."""
+"""sangjad's idle memory: pyroute2 without its package __init__, one malloc arena, the heap trimmed when quiet."""
 
 from __future__ import annotations
 
 import asyncio
+import gzip
+import io
+import os
 import subprocess
 import sys
 import textwrap
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from sangja.api import idle
+from sangja.errors import InvalidParameter
 from sangja.host import heap
+from sangja.image.compression import InflatingReader
 
 
 def _python(code: str) -> str:
@@ -65,6 +71,36 @@ def test_install_keeps_an_already_imported_package() -> None:
 
 def test_malloc_trim_is_there_on_glibc() -> None:
     assert heap.malloc_trim() is True
+
+
+_THREAD_ALLOCATES = """
+    import ctypes, sys, threading
+    from sangja.host import heap
+    if sys.argv[1] == "limit":
+        assert heap.limit_malloc_arenas() is True
+    def work():
+        kept = [bytearray(4000) for _ in range(200)]   # above pymalloc's 512 B: malloc's
+        del kept
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    sys.stderr.flush()
+    ctypes.CDLL("libc.so.6").malloc_stats()            # one "Arena N:" section per arena
+"""
+
+
+def _arenas_after_a_thread(mode: str) -> int:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))}
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(_THREAD_ALLOCATES), mode], capture_output=True,
+                         text=True, timeout=120, check=False, env=env)
+    assert out.returncode == 0, out.stderr
+    return sum(1 for line in out.stderr.splitlines() if line.startswith("Arena "))
+
+
+def test_one_malloc_arena_for_every_thread() -> None:
+    # sangjad limits arenas so that malloc_trim reaches the memory its worker threads freed.
+    assert _arenas_after_a_thread("default") == 2     # glibc gives the thread an arena of its own
+    assert _arenas_after_a_thread("limit") == 1
 
 
 async def test_trims_once_per_quiet_period() -> None:
@@ -128,3 +164,27 @@ async def test_requests_through_the_app_count_as_activity() -> None:
         assert trims == [1]
         assert trimmer.trims == 1
 
+
+
+def test_compression_libraries_and_registry_verbs_load_on_first_use() -> None:
+    out = _python("""
+        import gzip, io, sys
+        import sangja.api.routes.images, sangja.daemon.image_import, sangja.distribution.layerblobs
+        heavy = ("isal", "zstandard", "sangja.daemon.image_pull", "sangja.daemon.image_push",
+                 "sangja.daemon.image_load")
+        print(sorted(m for m in heavy if m in sys.modules))
+        from sangja.image.compression import InflatingReader
+        plain = InflatingReader(io.BytesIO(b"a plain tar"))
+        print(plain.read(100), "isal" in sys.modules)
+        packed = InflatingReader(io.BytesIO(gzip.compress(b"layer")))
+        print(packed.read(100), packed.kind, "isal" in sys.modules)
+    """)
+    assert out.splitlines() == ["[]", "b'a plain tar' False", "b'layer' gzip True"]
+
+
+def test_corrupt_streams_still_raise_invalid_parameter() -> None:
+    truncated = gzip.compress(b"x" * 10000)[:-12]
+    with pytest.raises(InvalidParameter, match="invalid gzip layer data"):
+        InflatingReader(io.BytesIO(truncated)).finish()
+    with pytest.raises(InvalidParameter, match="invalid zstd layer data"):
+        InflatingReader(io.BytesIO(b"\x28\xb5\x2f\xfd" + b"\xff" * 64)).finish()

@@ -145,6 +145,9 @@ def main(argv: list[str] | None = None) -> None:
     from sangja.host import pyroute2_lazy
 
     pyroute2_lazy.install()  # before anything imports pyroute2: not its package __init__ (~5 MB)
+    from sangja.host.heap import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before any thread: worker threads' heap tops stay trimmable (-4 MiB)
     if os.geteuid() != 0:
         print("sangjad: must run as root (it mounts filesystems and creates cgroups)", file=sys.stderr)
         sys.exit(1)
@@ -211,6 +214,9 @@ async def serve(cfg: DaemonConfig) -> None:
     runtime = ConmonRuntime(cfg.exec_root, runtime=cfg.runtime, cgroup_parent=cfg.cgroup_parent)
     d = Daemon(cfg, images, runtime)
     d.network = await asyncio.to_thread(start_network, cfg)
+    from sangja.daemon.layer_flush import recover
+
+    await asyncio.to_thread(recover, images)  # pulled layers the machine went down before flushing
     exits = asyncio.get_running_loop().create_task(watch_exits(d))
     await reconcile(d)
     from sangja.daemon.network_dns import start_dns, stop_dns

@@ -23,8 +23,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from isal import isal_zlib
-
 from sangja.distribution.manifest import DOCKER_LAYER
 from sangja.image.fsutil import atomic_write_json, read_json
 from sangja.image.store import ImageStore
@@ -101,6 +99,8 @@ def ensure(store: ImageStore, chain_id: str) -> LayerBlob:
     h = hashlib.sha256()
     size = 0
     try:
+        from isal import isal_zlib  # here: a daemon that never pushes does not carry ISA-L (~0.6 MiB)
+
         # wbits 31: a gzip stream (header with mtime 0, like Docker's compressed layers).
         z = isal_zlib.compressobj(1, isal_zlib.DEFLATED, 31)
         reader = store.layers.tar_reader(chain_id)

@@ -3,7 +3,9 @@
 Like moby's compression.DecompressStream, detection is by magic number: gzip is inflated with
 python-isal's igzip (ISA-L: ~3x faster than zlib here, and it releases the GIL, so the layers of
 a pull inflate in parallel), bzip2 and xz with the standard library, zstd with
-python-zstandard; anything else is taken as an uncompressed tar.
+python-zstandard; anything else is taken as an uncompressed tar. isal and zstandard are
+imported when a stream of theirs first comes (~1 MiB of sangjad's idle RSS otherwise: an
+import of a plain tar, or a daemon that never pulls, needs neither).
 """
 
 from __future__ import annotations
@@ -18,14 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-import zstandard
-from isal import igzip, isal_zlib
-
 from sangja.errors import InvalidParameter
 
 CHUNK = 1 << 20
-# isal_zlib.error is declared as an instance in the stubs; it is an exception class.
-_ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
+# What a corrupt or truncated stream raises, whatever its compression.
+_BAD_DATA: tuple[type[Exception], ...] = (EOFError, OSError, zlib.error, lzma.LZMAError)
 
 _MAGIC = (
     (b"\x1f\x8b\x08", "gzip"),
@@ -81,6 +80,8 @@ class _ZstdReader:
     end quietly)."""
 
     def __init__(self, src: _Readable) -> None:
+        import zstandard
+
         self._src = src
         self._dctx = zstandard.ZstdDecompressor()
         self._obj = self._dctx.decompressobj()
@@ -132,14 +133,22 @@ class InflatingReader:
         self._counter = _DigestingRaw(src, head)
         self._raw = io.BufferedReader(self._counter, CHUNK)
         reader: _Readable
+        self._bad_data = _BAD_DATA
         if self.kind == "gzip":
+            from isal import igzip, isal_zlib
+
             reader = igzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[no-untyped-call]
+            # isal_zlib.error is declared as an instance in the stubs; it is an exception class.
+            self._bad_data += (isal_zlib.error,)  # type: ignore[operator]
         elif self.kind == "bzip2":
             reader = bz2.BZ2File(self._raw, mode="rb")
         elif self.kind == "xz":
             reader = lzma.LZMAFile(self._raw, mode="rb")  # noqa: SIM115
         elif self.kind == "zstd":
+            import zstandard
+
             reader = _ZstdReader(self._raw)
+            self._bad_data += (zstandard.ZstdError,)
         else:
             reader = self._raw
         self._reader = reader
@@ -149,7 +158,7 @@ class InflatingReader:
     def read(self, n: int = -1, /) -> bytes:
         try:
             data = self._reader.read(n)
-        except (EOFError, OSError, zlib.error, _ISAL_ERROR, lzma.LZMAError, zstandard.ZstdError) as exc:
+        except self._bad_data as exc:
             if isinstance(exc, OSError) and exc.errno is not None:
                 raise  # a real I/O error (disk full...), not bad input
             raise InvalidParameter(f"invalid {self.kind} layer data: {exc or 'unexpected end of data'}") from None

@@ -29,10 +29,7 @@ from sangja.daemon.image_events import LoopEventSink
 from sangja.daemon.image_import import import_image, prepare_import
 from sangja.daemon.image_inspect import image_history, inspect_image
 from sangja.daemon.image_list import list_images
-from sangja.daemon.image_load import load_images
 from sangja.daemon.image_prune import prune_images
-from sangja.daemon.image_pull import pull_image, pull_reference
-from sangja.daemon.image_push import push_image, push_targets
 from sangja.daemon.image_save import plan_save, save_images
 from sangja.daemon.image_tag import parse_tag_request, tag_image
 from sangja.daemon.image_usage import ImageUsage
@@ -45,6 +42,9 @@ from sangja.image.timeutil import ZERO_TIME
 log = logging.getLogger(__name__)
 
 __all__ = ["ImageUsage", "image_routes"]
+
+# load, pull and push import their verbs on first use: they bring the registry client, ISA-L and
+# zstd (~1 MiB of resident memory that a daemon which never pulls would carry).
 
 SPOOL_CHUNK = 1 << 20
 SPOOL_BATCH = 4 << 20
@@ -228,6 +228,8 @@ class _ImageHandlers:
         return await stream.finish()
 
     async def post_images_load(self, request: web.Request) -> web.StreamResponse:
+        from sangja.daemon.image_load import load_images
+
         quiet = qbool(request, "quiet", True)
         sink = self._sink()
         async with self._spool(request) as body:
@@ -279,6 +281,8 @@ class _ImageHandlers:
         return response
 
     async def _pull(self, request: web.Request, from_image: str) -> web.StreamResponse:
+        from sangja.daemon.image_pull import pull_image, pull_reference
+
         ref = pull_reference(from_image, qstr(request, "tag") or "")
         creds, _ = decode_registry_auth(request.headers.get("X-Registry-Auth", ""))
         platform = (qstr(request, "platform") or "") if at_least(request, "1.32") else ""
@@ -287,6 +291,8 @@ class _ImageHandlers:
             request, lambda progress: pull_image(self.store, sink, ref, creds, platform, progress, self.registry))
 
     async def post_images_push(self, request: web.Request) -> web.StreamResponse:
+        from sangja.daemon.image_push import push_image, push_targets
+
         targets = await asyncio.to_thread(push_targets, self.store, request.match_info["name"],
                                           qstr(request, "tag") or "")
         creds, _ = decode_registry_auth(request.headers.get("X-Registry-Auth", ""))
