@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.commands import Cli
@@ -75,3 +76,16 @@ def test_a_starting_daemon_removes_rm_containers_that_are_not_running(
     assert state(cli, "still-running")["Pid"] == running_pid
     os.kill(running_pid, signal.SIGUSR1)
     wait_until(lambda: _names(cli) == [], timeout=30, what="the re-adopted --rm container to go after its exit")
+
+
+def test_restart_keeps_an_rm_container_and_a_later_stop_removes_it(cli: Cli, names: Callable[[str], str]) -> None:
+    # moby: a stop done by `restart` does not auto-remove (HasBeenManuallyRestarted); the next exit does.
+    name = names("rm-restart")
+    cli.ok("run", "-d", "--rm", "--name", name, "busybox", "sleep", "60")
+    first = state(cli, name)["Pid"]
+    assert cli.ok("restart", "-t", "1", name) == f"{name}\n"
+    st = state(cli, name)
+    assert st["Running"] and st["Pid"] != first
+    assert cli.ok("exec", name, "sh", "-c", "echo x > /y && cat /y") == "x\n"
+    cli.ok("stop", "-t", "1", name)
+    wait_until(lambda: name not in _names(cli), timeout=30, what="the --rm container to be removed after its stop")

@@ -60,6 +60,7 @@ class Container:
     restart_count: int = 0
     has_been_started: bool = False
     manually_stopped: bool = False  # stop/kill by the user: no restart policy, unless-stopped
+    manually_restarted: bool = False  # stopped by `restart`: AutoRemove waits (moby's HasBeenManuallyRestarted)
     log_path: str = ""
     rootfs: str = ""  # the mounted overlay while running
     hostname_path: str = ""

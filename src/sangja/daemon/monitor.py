@@ -61,7 +61,7 @@ async def handle_exit(d: Daemon, cid: str, finished_ns: int | None = None) -> No
         restart = should_restart(c, code)
     if restart:
         schedule_restart(d, c, ran_for)
-    elif c.host_config.get("AutoRemove") and c.state.status != "removing":
+    elif c.host_config.get("AutoRemove") and c.state.status != "removing" and not c.manually_restarted:
         from sangja.daemon.remove import remove_container
 
         with contextlib.suppress(SangjaError):

@@ -13,6 +13,7 @@ async def restart_container(d: Daemon, ref: str, timeout: int | None = None, sig
     cancel_restart(d, c)
     if c.state.running:
         c.manually_stopped = True
+        c.manually_restarted = True  # an AutoRemove container is restarted, not removed
         await stop_running(d, c, timeout, sig)
     async with d.lock(c.id):
         c.manually_stopped = False

@@ -112,6 +112,7 @@ async def launch(d: Daemon, c: Container) -> None:
     c.state.started_at = rfc3339_ns(now)
     c.state.started_ns = now
     c.has_been_started = True
+    c.manually_restarted = False
     d.containers.save(c)
     d.stopped_event(c.id).clear()
     d.emit(c, "start")
