@@ -80,3 +80,40 @@ def test_pulled_layers_are_flushed_later_and_rebuilt_after_a_crash_of_the_machin
     assert sangja.ok("run", "--rm", ref, "sh", "-c", "wc -c < /data", timeout=60).strip() == str(len(payload))
     assert d.get_json(f"/images/{ref}/json")["Id"] == img.image_id
     sangja.ok("rmi", ref)
+
+
+def test_a_layer_that_cannot_be_rebuilt_is_removed_and_the_next_pull_fetches_it(
+    fresh_daemon: SpawnedDaemon, tmp_path: Path, busybox_tar: Path, cli_home: Path, names: Callable[[str], str]
+) -> None:
+    if target_kind() != "sangjad":
+        pytest.skip("inspects sangjad's data root")
+    require(available(), "docker-registry is not installed (scripts/setup.sh)")
+    d = fresh_daemon
+    layers_root = Path(d.data_root) / "image" / "layers"
+    sangja = make_cli("sangja", d, cli_home)
+    top = tar_of({"msg": b"fetched again\n"})
+    img = HandImage.build([Layer(busybox_tar.read_bytes(), "gzip"), Layer(top, "gzip")])
+    top_dir = layers_root / chain_ids(json.loads(img.config)["rootfs"]["diff_ids"])[1].split(":")[1]
+    repo = names("flush-lost")
+
+    with RegistryServer.start(tmp_path / "registry", free_local_port()) as reg:
+        img.upload(reg.host, repo, "latest")
+        ref = f"{reg.host}/{repo}"
+        sangja.ok("pull", ref, timeout=120)
+        wait_until(lambda: not (top_dir / MARKER).exists(), timeout=30, what="the pulled layer to be flushed")
+
+        # A power cut before the flush, and the kept blob damaged too (a disk error).
+        d.kill9()
+        (top_dir / MARKER).write_text("00000000-0000-0000-0000-000000000000\n")
+        (top_dir / "diff" / "msg").unlink()
+        (top_dir / "dist-blob").write_bytes(b"not gzip")
+        d.start()
+
+        assert not top_dir.exists()
+        assert repo in sangja.ok("images")  # the image is still listed, its layer to be fetched
+        failed = sangja("run", "--rm", ref, "cat", "/msg", timeout=60)
+        assert failed.rc != 0 and "pull the image again" in failed.err, failed
+        out = sangja.ok("pull", ref, timeout=120)
+        assert "Pull complete" in out, out
+        assert sangja.ok("run", "--rm", ref, "cat", "/msg", timeout=60) == "fetched again\n"
+        sangja.ok("rmi", ref)

@@ -14,7 +14,8 @@ and the pull does not wait for the disk to write them: that flush was 30-35% of 
                              page cache still holds the files) only needs the syncfs; one from an
                              earlier boot (the machine went down before the flush) means diff/
                              may be incomplete, so it is unpacked again from the blob and
-                             checked against the layer's diff ID.
+                             checked against the layer's diff ID (a layer that can't be is
+                             removed: the next pull of its image fetches it again).
 
 Layers without a kept blob (zstd, uncompressed) are flushed before commit as before.
 """
@@ -93,7 +94,10 @@ def recover(store: ImageStore) -> None:
             try:
                 rebuild(store, chain_id)
             except (OSError, SangjaError) as exc:
-                log.error("layer %s could not be rebuilt (pull its image again): %s", chain_id, exc)
+                # Not to be used as it is: without it, the next pull of an image that has it
+                # downloads and unpacks it again (a pull skips only the layers it finds).
+                log.error("layer %s could not be rebuilt, removed (pull its image again): %s", chain_id, exc)
+                store.layers.remove(chain_id)
     settle(store.layers, [c for c, booted in marked.items() if booted == now])
 
 

@@ -192,11 +192,18 @@ class ImageStore:
         )
 
     def _size(self, chains: list[str]) -> int:
-        return sum(self.layers.get(c).size for c in chains)
+        # A layer can be missing only after daemon/layer_flush.py removed one it could not
+        # rebuild; it counts for nothing until a pull fetches it again.
+        return sum(self.layers.get(c).size for c in chains if self.layers.exists(c))
 
     def layer_dirs(self, image: Image) -> list[str]:
-        """The image's layers as overlay lower dirs: absolute paths, top-most first; [] if none."""
-        return [str(self.layers.diff_dir(c)) for c in reversed(chain_ids(diff_ids_of(image.config)))]
+        """The image's layers as overlay lower dirs: absolute paths, top-most first; [] if none.
+        NotFound if one is missing (see _size)."""
+        chains = list(reversed(chain_ids(diff_ids_of(image.config))))
+        for c in chains:
+            if not self.layers.exists(c):
+                raise NotFound(f"layer does not exist: {c} (pull the image again)")
+        return [str(self.layers.diff_dir(c)) for c in chains]
 
     def container_image(self, image_id: str) -> Image:
         """The image a container was created from, by full ID, even when it was force-deleted
