@@ -17,6 +17,7 @@ import pytest
 
 from sangja.image.ids import chain_ids
 from tests.e2e.conftest import make_cli
+from tests.support.commands import Cli
 from tests.support.daemon import SpawnedDaemon, target_kind
 from tests.support.ports import free_local_port
 from tests.support.prereq import require
@@ -27,19 +28,24 @@ from tests.support.waiting import wait_until
 MARKER = "unflushed"
 
 
-def test_pulled_layers_are_flushed_later_and_rebuilt_after_a_crash_of_the_machine(
-    fresh_daemon: SpawnedDaemon, tmp_path: Path, busybox_tar: Path, cli_home: Path, names: Callable[[str], str]
-) -> None:
+def _setup(d: SpawnedDaemon, cli_home: Path, busybox_tar: Path,
+           files: dict[str, bytes]) -> tuple[Cli, Path, HandImage, Path]:
+    """(the sangja CLI, the layer store's root, busybox plus a layer of `files`, that layer's directory)."""
     if target_kind() != "sangjad":
         pytest.skip("inspects sangjad's data root")
     require(available(), "docker-registry is not installed (scripts/setup.sh)")
-    d = fresh_daemon
     layers_root = Path(d.data_root) / "image" / "layers"
-    sangja = make_cli("sangja", d, cli_home)
-    payload = os.urandom(1 << 20)
-    top = tar_of({"data": payload, "msg": b"whole again\n"})
-    img = HandImage.build([Layer(busybox_tar.read_bytes(), "gzip"), Layer(top, "gzip")])
+    img = HandImage.build([Layer(busybox_tar.read_bytes(), "gzip"), Layer(tar_of(files), "gzip")])
     top_dir = layers_root / chain_ids(json.loads(img.config)["rootfs"]["diff_ids"])[1].split(":")[1]
+    return make_cli("sangja", d, cli_home), layers_root, img, top_dir
+
+
+def test_pulled_layers_are_flushed_later_and_rebuilt_after_a_crash_of_the_machine(
+    fresh_daemon: SpawnedDaemon, tmp_path: Path, busybox_tar: Path, cli_home: Path, names: Callable[[str], str]
+) -> None:
+    d = fresh_daemon
+    payload = os.urandom(1 << 20)
+    sangja, layers_root, img, top_dir = _setup(d, cli_home, busybox_tar, {"data": payload, "msg": b"whole again\n"})
     repo = names("flush")
 
     with RegistryServer.start(tmp_path / "registry", free_local_port()) as reg:
@@ -85,15 +91,8 @@ def test_pulled_layers_are_flushed_later_and_rebuilt_after_a_crash_of_the_machin
 def test_a_layer_that_cannot_be_rebuilt_is_removed_and_the_next_pull_fetches_it(
     fresh_daemon: SpawnedDaemon, tmp_path: Path, busybox_tar: Path, cli_home: Path, names: Callable[[str], str]
 ) -> None:
-    if target_kind() != "sangjad":
-        pytest.skip("inspects sangjad's data root")
-    require(available(), "docker-registry is not installed (scripts/setup.sh)")
     d = fresh_daemon
-    layers_root = Path(d.data_root) / "image" / "layers"
-    sangja = make_cli("sangja", d, cli_home)
-    top = tar_of({"msg": b"fetched again\n"})
-    img = HandImage.build([Layer(busybox_tar.read_bytes(), "gzip"), Layer(top, "gzip")])
-    top_dir = layers_root / chain_ids(json.loads(img.config)["rootfs"]["diff_ids"])[1].split(":")[1]
+    sangja, _, img, top_dir = _setup(d, cli_home, busybox_tar, {"msg": b"fetched again\n"})
     repo = names("flush-lost")
 
     with RegistryServer.start(tmp_path / "registry", free_local_port()) as reg:
