@@ -36,9 +36,10 @@ def installed(engine_list: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def busybox_engine(kind: str, tar: Path) -> Iterator[SpawnedDaemon]:
-    """The engine on temp roots (started and stopped by PID) with the busybox image imported."""
-    engine = engines.make(kind)
+def busybox_engine(kind: str, tar: Path, engine: SpawnedDaemon | None = None) -> Iterator[SpawnedDaemon]:
+    """The engine on temp roots (started and stopped by PID) with the busybox image imported;
+    `engine` when the caller made it (a dockerd with a bridge of its own)."""
+    engine = engine if engine is not None else engines.make(kind)
     try:
         engine.start()
         engine.import_image(tar, "busybox", "latest", ('CMD ["sh"]',))

@@ -38,7 +38,7 @@ from tests.support.daemon import DockerDaemon, SpawnedDaemon
 from tests.support.waiting import wait_until
 
 from bench import engines
-from bench.common import installed, workspace
+from bench.common import busybox_engine, installed, workspace
 
 BOX = "bench-net"
 SERVE = ("dd if=/dev/zero of=/www/big bs=1M count={mb} 2>/dev/null && echo ok > /www/small"
@@ -89,14 +89,7 @@ def engine_with_busybox(kind: str, tar: Path) -> Iterator[SpawnedDaemon]:
     with contextlib.ExitStack() as stack:
         if isinstance(engine, BridgedDockerd):
             stack.enter_context(_bridge(engine.bridge))
-        try:
-            engine.start()
-            engine.import_image(tar, "busybox", "latest", ('CMD ["sh"]',))
-            yield engine
-        finally:
-            leaked = engine.close()
-            if leaked:
-                print(f"[bench] {kind} left (and the bench cleared):\n{leaked.describe()}", file=sys.stderr)
+        yield stack.enter_context(busybox_engine(kind, tar, engine))
 
 
 def _free_port() -> int:

@@ -109,3 +109,25 @@ def test_restore_deletes_veths_a_killed_daemon_left_queued(tmp_path: Path, contr
     finally:
         holder.kill()
         holder.wait(timeout=10)
+
+
+def test_a_cancelled_name_is_not_deleted_by_the_reaper() -> None:
+    # A restarted container makes its veth again under the same name while the old one may still
+    # be queued: the reaper must leave the new link alone.
+    from sangja.network.teardown import LinkReaper
+
+    name = f"sjtc{os.getpid() % 100000}"
+    subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name", name + "p"], check=True)
+    reaper = LinkReaper()
+    try:
+        with reaper._cond:  # the worker can't pick the name up until cancel() is done
+            reaper.delete([name])
+            reaper.cancel([name])
+        assert reaper.flush()
+        assert _ip_json("link", "show", name), "the reaper deleted a cancelled name"
+        reaper.delete([name])
+        assert reaper.flush()
+        assert subprocess.run(["ip", "link", "show", name], capture_output=True).returncode != 0
+    finally:
+        reaper.stop()
+        subprocess.run(["ip", "link", "del", name], capture_output=True)

@@ -9,6 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sangja.daemon.config import DaemonConfig
+from sangja.daemon.daemon import Daemon
+from sangja.daemon.monitor import handle_exit
 from sangja.errors import NotFound
 from sangja.image.types import Image
 from sangja.runtime.runc import CreateFailed, NotRunning
@@ -145,3 +148,11 @@ class FakeRuntime:
 
     def exit_code(self, cid: str) -> int | None:
         return self.codes.get(cid)
+
+
+def make_daemon(tmp: Path, runtime: FakeRuntime | None = None) -> Daemon:
+    cfg = DaemonConfig(data_root=tmp / "data", exec_root=tmp / "exec")
+    rt = runtime or FakeRuntime(tmp / "exec")
+    d = Daemon(cfg, FakeImages(), rt, FakeRootfs())  # type: ignore[arg-type]
+    rt.on_exit = lambda cid: d.spawn(handle_exit(d, cid))
+    return d

@@ -18,7 +18,7 @@ from sangja.api.routes.system import system_routes
 from sangja.daemon.daemon import Daemon
 from tests.support.swagger import validate
 
-from .test_daemon_lifecycle import make_daemon
+from .fakes_daemon import make_daemon
 
 
 @pytest.fixture

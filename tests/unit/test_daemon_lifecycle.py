@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from sangja.daemon import monitor
-from sangja.daemon.config import DaemonConfig
 from sangja.daemon.create import create_container
 from sangja.daemon.daemon import Daemon
 from sangja.daemon.kill import kill_container
-from sangja.daemon.monitor import handle_exit
 from sangja.daemon.pause import pause_container, unpause_container
 from sangja.daemon.reconcile import reconcile
 from sangja.daemon.remove import remove_container
@@ -26,23 +23,7 @@ from sangja.daemon.wait import wait_future
 from sangja.errors import Conflict, InvalidParameter, NotFound, NotModified
 from sangja.runtime.runc import CreateFailed
 
-from .fakes_daemon import FakeImages, FakeRootfs, FakeRuntime
-
-
-def make_daemon(tmp: Path, runtime: FakeRuntime | None = None) -> Daemon:
-    cfg = DaemonConfig(data_root=tmp / "data", exec_root=tmp / "exec")
-    rt = runtime or FakeRuntime(tmp / "exec")
-    d = Daemon(cfg, FakeImages(), rt, FakeRootfs())  # type: ignore[arg-type]
-    rt.on_exit = lambda cid: d.spawn(handle_exit(d, cid))
-    return d
-
-
-@pytest.fixture
-async def d(tmp_path: Path) -> AsyncIterator[Daemon]:
-    daemon = make_daemon(tmp_path)
-    yield daemon
-    for task in list(daemon.background):
-        task.cancel()
+from .fakes_daemon import FakeRuntime, make_daemon
 
 
 async def settle() -> None:

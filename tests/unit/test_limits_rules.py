@@ -27,7 +27,7 @@ from sangja.host.sysinfo import UNLIMITED, SysInfo, probe
 from sangja.runtime.spec import generate_spec
 from sangja.runtime.types import ProcessSpec, SpecInput
 
-from .test_daemon_lifecycle import make_daemon
+from .fakes_daemon import make_daemon
 
 MiB = 1024 * 1024
 V1 = SysInfo(cgroup_version=1, ncpu=4, cpus="0-3", mems="0", rlimit_hard={"nofile": 20000, "nproc": UNLIMITED})

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +16,6 @@ from sangja.daemon.network_container import validate_container_mode
 from sangja.daemon.start import start_container
 from sangja.daemon.views import inspect
 from sangja.errors import Conflict, InvalidParameter, SangjaError
-
-from .test_daemon_lifecycle import make_daemon
 
 
 def _check(cfg: dict[str, Any], hc: dict[str, Any], nc: Any = None) -> None:
@@ -75,14 +71,6 @@ def test_cli_sends_container_mode_and_refuses_aliases() -> None:
     assert b["NetworkingConfig"]["EndpointsConfig"] == {"container:web": {"MacAddress": "02:42:ac:11:00:02"}}
     with pytest.raises(ValueError, match="network-scoped aliases are only supported for user-defined networks"):
         _body(["--network", "container:web", "--network-alias", "x", "img"])
-
-
-@pytest.fixture
-async def d(tmp_path: Path) -> AsyncIterator[Daemon]:
-    daemon = make_daemon(tmp_path)
-    yield daemon
-    for task in list(daemon.background):
-        task.cancel()
 
 
 def _net_ns(spec: dict[str, Any]) -> dict[str, Any]:

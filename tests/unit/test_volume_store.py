@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,6 @@ from sangja.errors import Conflict, InvalidParameter, NotFound
 from sangja.host.mounts import MS_BIND, MS_RDONLY
 from sangja.volume.store import ANONYMOUS_LABEL, VolumeStore, mount_arguments
 from tests.support.swagger import validate
-
-from .test_daemon_lifecycle import make_daemon
 
 
 class FakeMounter:
@@ -94,14 +91,6 @@ def test_option_volumes_are_mounted_once_and_unmounted_on_remove(tmp_path: Path)
     store.remove("tv", [])
     assert mounter.mounted == {}
     assert mount_arguments({"type": "none", "o": "bind", "device": "/srv"}) == ("/srv", "", MS_BIND, "")
-
-
-@pytest.fixture
-async def d(tmp_path: Path) -> AsyncIterator[Daemon]:
-    daemon = make_daemon(tmp_path)
-    yield daemon
-    for task in list(daemon.background):
-        task.cancel()
 
 
 async def test_named_anonymous_and_bind_mounts_in_spec_and_inspect(d: Daemon, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import secrets
 import shutil
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 from sangja.builder.context import Owner, copy_sources, find_sources, source_checksum, write_file
@@ -38,7 +39,7 @@ async def layer_dir(b: BuildSession, stage: Stage) -> AsyncIterator[tuple[str, s
             yield str(root), str(root)
             return
         lowers = await asyncio.to_thread(_lowers, b, stage.image_id)
-        merged = await asyncio.to_thread(b.d.rootfs.mount, lowers, work)
+        merged = await asyncio.to_thread(partial(b.d.rootfs.mount, lowers, work, volatile=True))
         try:
             yield merged, str(work / "upper")
         finally:
@@ -67,7 +68,7 @@ async def source_root(b: BuildSession, stage: Stage, src: str) -> AsyncIterator[
             yield work
             return
         lowers = await asyncio.to_thread(_lowers, b, image_id)
-        merged = await asyncio.to_thread(b.d.rootfs.mount, lowers, work)
+        merged = await asyncio.to_thread(partial(b.d.rootfs.mount, lowers, work, volatile=True))
         try:
             yield Path(merged)
         finally:

@@ -131,7 +131,7 @@ def normalize_host_config(raw: Any, cgroup_version: int = 1) -> dict[str, Any]:
         raise InvalidParameter("can't create 'AutoRemove' container with restart policy")
 
     mode = hc.get("NetworkMode") or "default"
-    if mode not in NETWORK_MODES and not isinstance(mode, str):
+    if not isinstance(mode, str):
         raise InvalidParameter(f"network {mode} not found")
     # Otherwise a user-defined network's name or ID (checked against the daemon's networks by
     # network_verbs.resolve_endpoints at create) or `container:<name|id>` (network_container).

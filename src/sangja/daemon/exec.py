@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import shutil
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sangja.daemon.container import Container
 from sangja.errors import Conflict, InvalidParameter, NotFound
+from sangja.runtime import exec as rexec
 
 if TYPE_CHECKING:
     from sangja.daemon.daemon import Daemon
@@ -200,5 +200,5 @@ def finish_exec(d: Daemon, c: Container, rec: ExecRecord, proc: Any, session_dir
     if proc is not None:
         proc.close()
     else:
-        shutil.rmtree(session_dir, ignore_errors=True)
+        rexec.remove_session_dir(session_dir)
     d.emit(c, "exec_die", {"execID": rec.id, "exitCode": str(rec.exit_code if rec.exit_code is not None else -1)})

@@ -50,23 +50,29 @@ def progress_message(action: str, ident: str, current: int, total: int) -> dict[
     }
 
 
-class _ProgressReader:
-    """Counts the bytes read from `src`, reporting every PROGRESS_EVERY bytes and at the end."""
+class ProgressReader:
+    """Counts the bytes read from `src`, reporting `action` every PROGRESS_EVERY bytes and at the
+    end; not while `quiet()` says so (a pull's "Extracting" waits for its download to end)."""
 
-    def __init__(self, src: IO[bytes], total: int, ident: str, emit: Emit) -> None:
+    def __init__(self, src: IO[bytes], total: int, ident: str, emit: Emit, action: str = "Loading layer",
+                 quiet: Callable[[], bool] | None = None) -> None:
         self._src = src
         self._total = total
         self._ident = ident
         self._emit = emit
+        self._action = action
+        self._quiet = quiet
         self._current = 0
         self._reported = 0
 
     def read(self, n: int = -1) -> bytes:
         data = self._src.read(n)
         self._current += len(data)
+        if self._quiet is not None and self._quiet():
+            return data
         due = not data or self._current - self._reported >= PROGRESS_EVERY or self._current >= self._total
         if due and self._current != self._reported:
-            self._emit(progress_message("Loading layer", self._ident, self._current, self._total))
+            self._emit(progress_message(self._action, self._ident, self._current, self._total))
             self._reported = self._current
         return data
 
@@ -141,7 +147,7 @@ def _load_one(store: ImageStore, archive: ArchiveReader, item: LoadItem, out: Em
                     with archive.open(layer.path) as member:
                         src: Any = member
                         if not quiet:
-                            src = _ProgressReader(member, archive.size(layer.path), short_id(diff_id), out)
+                            src = ProgressReader(member, archive.size(layer.path), short_id(diff_id), out)
                         inflated = inflate_to(src, layer_tar)
                     if layer.blob_digest and inflated.blob_digest != layer.blob_digest:
                         raise InvalidParameter(

@@ -124,12 +124,13 @@ async def _pull(store: ImageStore, sink: ImageEventSink, repo: Repository, ref: 
             progress.send({"status": "Already exists" if x not in missing else "Pulling fs layer",
                            "progressDetail": {}, "id": x.ident})
         unflushed = await fetch_layers(store, repo, missing, progress, opts)
-        image_id = await asyncio.to_thread(store.create, config_raw)
-    image_id = await asyncio.to_thread(_tag, store, sink, ref, image_id, digest, progress)
-    if unflushed:
-        # Only now: the image record's fsyncs above would otherwise wait behind this flush.
-        layer_flush.settle_soon(store.layers, unflushed)
-    return image_id
+        try:
+            image_id = await asyncio.to_thread(store.create, config_raw)
+            return await asyncio.to_thread(_tag, store, sink, ref, image_id, digest, progress)
+        finally:
+            if unflushed:
+                # Only now: the image record's fsyncs would otherwise wait behind this flush.
+                layer_flush.settle_soon(store.layers, unflushed)
 
 
 def _tag(store: ImageStore, sink: ImageEventSink, ref: Reference, image_id: str, digest: str,

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from sangja.daemon import layer_flush
-from sangja.daemon.image_load import progress_message
+from sangja.daemon.image_load import PROGRESS_EVERY, ProgressReader, progress_message
 from sangja.daemon.registry_session import Progress, RegistryOptions
 from sangja.distribution import layerblobs
 from sangja.distribution.client import Repository
@@ -53,7 +53,6 @@ from sangja.image.store import ImageStore
 
 log = logging.getLogger(__name__)
 
-PROGRESS_EVERY = 512 * 1024
 DEFAULT_MEDIA_TYPE = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 
@@ -246,8 +245,7 @@ def _inflate_and_unpack(store: ImageStore, job: _Job, tar: Path, progress: Progr
     inflated: Inflated | None = None
     try:
         with contextlib.suppress(Restarted):
-            inflated = inflate_to(_ExtractProgress(job.follower, x.desc.size, x.ident, progress,  # type: ignore[arg-type]
-                                                   job.follower), tar, growing.advance)
+            inflated = inflate_to(_extracting(job.follower, job, progress), tar, growing.advance)  # type: ignore[arg-type]
             if inflated.blob_digest != x.desc.digest:
                 inflated = None
     finally:
@@ -269,7 +267,7 @@ def _inflate_and_unpack(store: ImageStore, job: _Job, tar: Path, progress: Progr
     job.follower.wait_done()
     tar.unlink(missing_ok=True)
     with job.blob.open("rb") as f:
-        inflated = inflate_to(_ExtractProgress(f, x.desc.size, x.ident, progress, None), tar)  # type: ignore[arg-type]
+        inflated = inflate_to(_extracting(f, job, progress), tar)  # type: ignore[arg-type]
     _check_diff_id(job, inflated)
     return store.layers.prepare(tar, x.diff_id, x.parent, sync=False, writeback=job.writeback)
 
@@ -280,25 +278,9 @@ def _check_diff_id(job: _Job, inflated: Inflated) -> None:
         raise InvalidParameter(f"filesystem layer verification failed for digest {job.layer.desc.digest}")
 
 
-class _ExtractProgress:
+def _extracting(src: Any, job: _Job, progress: Progress) -> ProgressReader:
     """dockerd's "Extracting" messages, by compressed bytes consumed; sent only once the
     download is complete (before that, the Downloading bar is the one that moves)."""
-
-    def __init__(self, src: Any, total: int, ident: str, progress: Progress, follower: GrowingFile | None) -> None:
-        self._src = src
-        self._total = total
-        self._ident = ident
-        self._progress = progress
-        self._follower = follower
-        self._current = 0
-        self._reported = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data: bytes = self._src.read(n)
-        self._current += len(data)
-        if self._follower is not None and not self._follower.finished:
-            return data
-        if self._current - self._reported >= PROGRESS_EVERY or (not data and self._current != self._reported):
-            self._reported = self._current
-            self._progress.send_threadsafe(progress_message("Extracting", self._ident, self._current, self._total))
-        return data
+    follower = job.follower
+    return ProgressReader(src, job.layer.desc.size, job.layer.ident, progress.send_threadsafe, "Extracting",
+                          quiet=lambda: not follower.finished)

@@ -35,8 +35,8 @@ from sangja.errors import SangjaError, System
 from sangja.host.proc import boot_id
 from sangja.host.syncfs import syncfs
 from sangja.image.compression import inflate_to
-from sangja.image.fsutil import fsync_dir, remove_tree
-from sangja.image.layers import DIFF, META, TAR_INDEX, LayerStore, fsync_file
+from sangja.image.fsutil import fsync_dir, fsync_file, remove_tree
+from sangja.image.layers import DIFF, META, TAR_INDEX, LayerStore
 from sangja.image.store import ImageStore
 
 log = logging.getLogger(__name__)

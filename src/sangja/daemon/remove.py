@@ -19,6 +19,7 @@ async def remove_container(d: Daemon, ref: str, force: bool = False, volumes: bo
     if c.state.status == "removing":
         raise Conflict(f"removal of container {c.short_id} is already in progress")
     cancel_restart(d, c)
+    was_running = c.state.running
     if c.state.running:
         if not force:
             state = "paused" if c.state.status == "paused" else "running"
@@ -44,7 +45,10 @@ async def remove_container(d: Daemon, ref: str, force: bool = False, volumes: bo
         c.state.status = "removing"
         health.stop_monitor(d, c, save=False)
         d.containers.save(c)
-        d.runtime.delete_soon(c.id)
+        if was_running:
+            await d.runtime.delete(c.id)  # `rm -f` ends once runc has removed it (it may not have died)
+        else:
+            d.runtime.delete_soon(c.id)  # exited: only runc's state is left (see runtime/conmon.py)
         await release_sandbox(d, c)
         await asyncio.to_thread(d.rootfs.unmount, d.containers.directory(c.id))
         await asyncio.to_thread(d.containers.remove, c)

@@ -1,7 +1,7 @@
 """Network namespaces as bind-mounted files: the kernel calls networking needs.
 
 `create_in_thread` and `enter` act on the *calling thread* only (unshare/setns with
-CLONE_NEWNET), so callers run them in a short-lived thread of their own.
+CLONE_NEWNET), so callers run them in a short-lived thread of their own (`in_own_thread`).
 Mounting goes through host.mounts (the one module that calls mount(2)).
 """
 
@@ -11,7 +11,9 @@ import contextlib
 import ctypes
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from sangja.host.mounts import libc_mounter
 
@@ -20,6 +22,28 @@ MS_BIND = 0x1000
 MNT_DETACH = 0x2
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+T = TypeVar("T")
+
+
+def in_own_thread(name: str, fn: Callable[[], T]) -> T:
+    """fn() in a short-lived thread of its own, waited for: its result, or its exception raised
+    here. A namespace the thread entered dies with it, never reaching the caller's threads."""
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            result.append(fn())
+        except BaseException as exc:  # handed to the caller
+            error.append(exc)
+
+    t = threading.Thread(target=work, name=name)
+    t.start()
+    t.join()
+    if error:
+        raise error[0]
+    return result[0]
 
 
 def create_in_thread(path: Path) -> None:

@@ -29,7 +29,7 @@ from sangja.errors import NotFound, System
 from sangja.host.syncfs import syncfs
 from sangja.image import tarsplit
 from sangja.image.fsops import FsOps, HostFsOps
-from sangja.image.fsutil import fsync_dir, read_json, remove_tree
+from sangja.image.fsutil import fsync_dir, fsync_file, read_json, remove_tree
 from sangja.image.ids import hex_of, is_sha256_digest, sha256_digest
 from sangja.image.unpack import GrowingTar, unpack_layer
 
@@ -51,14 +51,6 @@ class Layer:
 class PreparedLayer:
     layer: Layer
     dir: Path          # the .tmp-* directory holding it until commit
-
-
-def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def chain_of(parent_chain: str, diff_id: str) -> str:

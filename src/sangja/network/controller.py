@@ -357,6 +357,9 @@ class BridgeController:
         ifname = f"eth{self._next_ifindex(live)}"
         live.endpoints[net.id] = _Ep(net.id, address, host_ifname, bool(gateway), ifname)
         path = self.netns_dir / cid
+        # The name may still be queued for deletion from this container's last run: the reaper
+        # must not delete the new link (sandbox._add_veth replaces an old one still there).
+        self.reaper.cancel([host_ifname])
         try:
             spec = sandbox.EndpointSpec(host_ifname, ifname, net.device, address, net.network().prefixlen, gateway)
             ep = sandbox.add_endpoint(path, spec, new=new)

@@ -18,11 +18,9 @@ import contextlib
 import errno
 import ipaddress
 import os
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sangja.host import netns
 from sangja.host.pyroute2_lazy import IPRoute, NetlinkError  # not pyroute2's __init__: ~5 MB
@@ -130,26 +128,15 @@ def add_endpoint(path: Path, spec: EndpointSpec, new: bool = False) -> Endpoint:
     setns for an existing one) and exits afterwards. On failure the endpoint (and a new
     sandbox) is removed again.
     """
-    result: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            result["ok"] = _endpoint_in_thread(path, spec, new)
-        except BaseException as exc:
-            result["err"] = exc
-
-    t = threading.Thread(target=work, name=f"netns-{path.name[:12]}")
-    t.start()
-    t.join()
-    if "err" in result:
+    try:
+        return netns.in_own_thread(f"netns-{path.name[:12]}", lambda: _endpoint_in_thread(path, spec, new))
+    except BaseException:
         if new:
             delete_sandbox(path, path.name, [spec.host_ifname])
         else:
             delete_link(spec.host_ifname)
             delete_link(_peer_name(spec.host_ifname))
-        raise result["err"]
-    ep: Endpoint = result["ok"]
-    return ep
+        raise
 
 
 def _peer_name(host_ifname: str) -> str:

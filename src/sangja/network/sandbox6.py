@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 from pathlib import Path
-from typing import Any
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
@@ -50,21 +48,12 @@ def ensure_bridge6(name: str, gateway6: str, prefixlen: int) -> None:
 def add_endpoint6(path: Path, ifname: str, address6: str, prefixlen: int, gateway6: str) -> None:
     """Inside the sandbox at `path`: `address6` on `ifname`, and the default route via `gateway6`
     when it is given. Runs in a short-lived thread that enters the namespace and exits."""
-    result: dict[str, Any] = {}
-
     def work() -> None:
-        try:
-            netns.enter(path)
-            with IPRoute() as ns:
-                idx = ns.link_lookup(ifname=ifname)[0]
-                ns.addr("add", index=idx, address=address6, prefixlen=prefixlen, flags=IFA_F_NODAD)
-                if gateway6:
-                    ns.route("add", dst="::/0", gateway=gateway6, oif=idx, family=socket.AF_INET6)
-        except BaseException as exc:
-            result["err"] = exc
+        netns.enter(path)
+        with IPRoute() as ns:
+            idx = ns.link_lookup(ifname=ifname)[0]
+            ns.addr("add", index=idx, address=address6, prefixlen=prefixlen, flags=IFA_F_NODAD)
+            if gateway6:
+                ns.route("add", dst="::/0", gateway=gateway6, oif=idx, family=socket.AF_INET6)
 
-    t = threading.Thread(target=work, name=f"netns6-{path.name[:12]}")
-    t.start()
-    t.join()
-    if "err" in result:
-        raise result["err"]
+    netns.in_own_thread(f"netns6-{path.name[:12]}", work)

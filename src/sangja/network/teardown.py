@@ -14,7 +14,6 @@ deletes every `sjv…` port of its bridges that no running container owns.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import queue
@@ -31,6 +30,7 @@ class LinkReaper:
     def __init__(self) -> None:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._pending: set[str] = set()
+        self._deleting = ""  # the name the worker is deleting right now
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -44,6 +44,14 @@ class LinkReaper:
                 self._thread.start()
         for name in fresh:
             self._queue.put(name)
+
+    def cancel(self, names: list[str]) -> None:
+        """Keep `names` from being deleted: the same names are about to be made again (a container
+        restarted, or connected anew). Waits for a deletion of one of them already under way."""
+        with self._cond:
+            self._pending.difference_update(names)
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: self._deleting not in names, timeout=10.0)
 
     def pending(self) -> set[str]:
         with self._cond:
@@ -69,12 +77,17 @@ class LinkReaper:
                 name = self._queue.get()
                 if name is None:
                     return
+                with self._cond:
+                    if name not in self._pending:
+                        continue  # cancelled
+                    self._deleting = name
                 try:
                     delete_if_present(ipr, name)
                 except Exception:  # a name that cannot go now is retried by restore() at next start
                     log.exception("deleting interface %s failed", name)
                 finally:
                     with self._cond:
+                        self._deleting = ""
                         self._pending.discard(name)
                         self._cond.notify_all()
 
@@ -86,8 +99,3 @@ def delete_if_present(ipr: IPRoute, name: str) -> None:
     except NetlinkError as exc:
         if exc.code not in (errno.ENODEV, errno.ENOENT, errno.EINVAL):
             raise
-
-
-def delete_now(name: str) -> None:
-    with IPRoute() as ipr, contextlib.suppress(NetlinkError):
-        delete_if_present(ipr, name)

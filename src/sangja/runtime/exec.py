@@ -239,7 +239,8 @@ async def spawn_exec(runtime_path: str, runc_root: Path, cid: str, session_dir: 
         if process.get("terminal"):
             argv.append("-t")
         argv.append(cid)
-        executable = runtime_link(runtime_path, session_dir.parent)
+        # The same link conmon is given (runtime/conmon.py: <exec root>/bin, beside runc's root).
+        executable = runtime_link(runtime_path, runc_root.parent / "bin")
         return _spawn(argv, executable, session_dir, process, (log_fd, spec_fd), stdin=stdin, stdout=stdout,
                       stderr=stderr, size=(h, w))
     except BaseException:
