@@ -35,6 +35,7 @@ from pathlib import Path
 from pyroute2 import IPRoute
 from tests.support.commands import Cli, docker_binary
 from tests.support.daemon import DockerDaemon, SpawnedDaemon
+from tests.support.ports import free_local_port
 from tests.support.waiting import wait_until
 
 from bench import engines
@@ -90,12 +91,6 @@ def engine_with_busybox(kind: str, tar: Path) -> Iterator[SpawnedDaemon]:
         if isinstance(engine, BridgedDockerd):
             stack.enter_context(_bridge(engine.bridge))
         yield stack.enter_context(busybox_engine(kind, tar, engine))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def http_get(port: int, path: str, buf: bytearray) -> tuple[bytes, int]:
@@ -174,7 +169,7 @@ def bench_engine(kind: str, tar: Path, home: Path, args: argparse.Namespace) -> 
         cli = Cli.docker(engine.host, str(home))
         print(f"[bench] {kind}: run --rm, bridge vs none x{args.repeat}", file=sys.stderr, flush=True)
         bridge_ms, none_ms = run_latency(cli, args.repeat)
-        port = _free_port()
+        port = free_local_port()
         buf = bytearray(CHUNK)
         cli.ok("run", "-d", "--name", BOX, "--tmpfs", "/www", "-p", f"127.0.0.1:{port}:80",
                "busybox", "sh", "-c", SERVE.format(mb=args.mb))

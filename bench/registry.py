@@ -27,7 +27,6 @@ import argparse
 import contextlib
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,18 +37,13 @@ from pathlib import Path
 
 from tests.support.commands import Cli, docker_binary
 from tests.support.daemon import SpawnedDaemon
+from tests.support.ports import free_local_port
 from tests.support.registry import RegistryServer
 from tests.support.registry import available as registry_available
 from tests.support.registry3_images import HandImage, Layer, tar_of
 
 from bench import engines
 from bench.run import REPO, available
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def drop_caches() -> None:
@@ -110,7 +104,7 @@ def bench_engine(kind: str, source: RegistryServer, repo: str, base: Path, home:
     pulls: list[float] = []
     pushes: list[float] = []
     ref = f"{source.host}/{repo}:latest"
-    push_ports = [_port() for _ in range(repeat)]
+    push_ports = [free_local_port() for _ in range(repeat)]
     insecure = (source.host, *(f"127.0.0.1:{p}" for p in push_ports))
     with running(kind, insecure) as engine:
         cli = Cli.docker(engine.host, str(home))
@@ -174,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         busybox = base / "busybox.tar"
         subprocess.run(["sh", str(REPO / "scripts" / "make-busybox-rootfs.sh"), str(busybox)], check=True,
                        timeout=120)
-        with RegistryServer.start(base / "source", _port()) as source:
+        with RegistryServer.start(base / "source", free_local_port()) as source:
             for mb in sizes:
                 image = build_image(busybox, mb)
                 compressed = sum(len(b) for _, b in image.blobs) / 1e6

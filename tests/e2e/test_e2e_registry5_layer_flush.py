@@ -19,9 +19,7 @@ from sangja.image.ids import chain_ids
 from tests.e2e.conftest import make_cli
 from tests.support.commands import Cli
 from tests.support.daemon import SpawnedDaemon, target_kind
-from tests.support.ports import free_local_port
-from tests.support.prereq import require
-from tests.support.registry import RegistryServer, available
+from tests.support.registry import RegistryServer
 from tests.support.registry3_images import HandImage, Layer, tar_of
 from tests.support.waiting import wait_until
 
@@ -33,7 +31,6 @@ def _setup(d: SpawnedDaemon, cli_home: Path, busybox_tar: Path,
     """(the sangja CLI, the layer store's root, busybox plus a layer of `files`, that layer's directory)."""
     if target_kind() != "sangjad":
         pytest.skip("inspects sangjad's data root")
-    require(available(), "docker-registry is not installed (scripts/setup.sh)")
     layers_root = Path(d.data_root) / "image" / "layers"
     img = HandImage.build([Layer(busybox_tar.read_bytes(), "gzip"), Layer(tar_of(files), "gzip")])
     top_dir = layers_root / chain_ids(json.loads(img.config)["rootfs"]["diff_ids"])[1].split(":")[1]
@@ -41,18 +38,18 @@ def _setup(d: SpawnedDaemon, cli_home: Path, busybox_tar: Path,
 
 
 def test_pulled_layers_are_flushed_later_and_rebuilt_after_a_crash_of_the_machine(
-    fresh_daemon: SpawnedDaemon, tmp_path: Path, busybox_tar: Path, cli_home: Path, names: Callable[[str], str]
+    fresh_daemon: SpawnedDaemon, registry: RegistryServer, busybox_tar: Path, cli_home: Path,
+    names: Callable[[str], str],
 ) -> None:
     d = fresh_daemon
     payload = os.urandom(1 << 20)
     sangja, layers_root, img, top_dir = _setup(d, cli_home, busybox_tar, {"data": payload, "msg": b"whole again\n"})
     repo = names("flush")
 
-    with RegistryServer.start(tmp_path / "registry", free_local_port()) as reg:
-        img.upload(reg.host, repo, "latest")
-        ref = f"{reg.host}/{repo}"
-        sangja.ok("rmi", "busybox")  # the pull unpacks both layers itself
-        assert "Pull complete" in sangja.ok("pull", ref, timeout=120)
+    img.upload(registry.host, repo, "latest")
+    ref = f"{registry.host}/{repo}"
+    sangja.ok("rmi", "busybox")  # the pull unpacks both layers itself
+    assert "Pull complete" in sangja.ok("pull", ref, timeout=120)
 
     # The background flush ends and takes the markers away.
     wait_until(lambda: not (top_dir / MARKER).exists(), timeout=30, what="the pulled layer to be flushed")
@@ -89,30 +86,30 @@ def test_pulled_layers_are_flushed_later_and_rebuilt_after_a_crash_of_the_machin
 
 
 def test_a_layer_that_cannot_be_rebuilt_is_removed_and_the_next_pull_fetches_it(
-    fresh_daemon: SpawnedDaemon, tmp_path: Path, busybox_tar: Path, cli_home: Path, names: Callable[[str], str]
+    fresh_daemon: SpawnedDaemon, registry: RegistryServer, busybox_tar: Path, cli_home: Path,
+    names: Callable[[str], str],
 ) -> None:
     d = fresh_daemon
     sangja, _, img, top_dir = _setup(d, cli_home, busybox_tar, {"msg": b"fetched again\n"})
     repo = names("flush-lost")
 
-    with RegistryServer.start(tmp_path / "registry", free_local_port()) as reg:
-        img.upload(reg.host, repo, "latest")
-        ref = f"{reg.host}/{repo}"
-        sangja.ok("pull", ref, timeout=120)
-        wait_until(lambda: not (top_dir / MARKER).exists(), timeout=30, what="the pulled layer to be flushed")
+    img.upload(registry.host, repo, "latest")
+    ref = f"{registry.host}/{repo}"
+    sangja.ok("pull", ref, timeout=120)
+    wait_until(lambda: not (top_dir / MARKER).exists(), timeout=30, what="the pulled layer to be flushed")
 
-        # A power cut before the flush, and the kept blob damaged too (a disk error).
-        d.kill9()
-        (top_dir / MARKER).write_text("00000000-0000-0000-0000-000000000000\n")
-        (top_dir / "diff" / "msg").unlink()
-        (top_dir / "dist-blob").write_bytes(b"not gzip")
-        d.start()
+    # A power cut before the flush, and the kept blob damaged too (a disk error).
+    d.kill9()
+    (top_dir / MARKER).write_text("00000000-0000-0000-0000-000000000000\n")
+    (top_dir / "diff" / "msg").unlink()
+    (top_dir / "dist-blob").write_bytes(b"not gzip")
+    d.start()
 
-        assert not top_dir.exists()
-        assert repo in sangja.ok("images")  # the image is still listed, its layer to be fetched
-        failed = sangja("run", "--rm", ref, "cat", "/msg", timeout=60)
-        assert failed.rc != 0 and "pull the image again" in failed.err, failed
-        out = sangja.ok("pull", ref, timeout=120)
-        assert "Pull complete" in out, out
-        assert sangja.ok("run", "--rm", ref, "cat", "/msg", timeout=60) == "fetched again\n"
-        sangja.ok("rmi", ref)
+    assert not top_dir.exists()
+    assert repo in sangja.ok("images")  # the image is still listed, its layer to be fetched
+    failed = sangja("run", "--rm", ref, "cat", "/msg", timeout=60)
+    assert failed.rc != 0 and "pull the image again" in failed.err, failed
+    out = sangja.ok("pull", ref, timeout=120)
+    assert "Pull complete" in out, out
+    assert sangja.ok("run", "--rm", ref, "cat", "/msg", timeout=60) == "fetched again\n"
+    sangja.ok("rmi", ref)

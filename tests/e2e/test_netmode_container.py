@@ -7,7 +7,7 @@ other's server on 127.0.0.1 (traffic stays inside that namespace), has its hostn
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import docker
 import pytest
@@ -20,26 +20,17 @@ SERVE = "mkdir -p /www && echo hello-from-{name} > /www/index.html && exec httpd
 FETCH = "for i in $(seq 50); do wget -qO- http://127.0.0.1:80/ && exit 0; sleep 0.1; done; exit 1"
 
 
-@pytest.fixture
-def doomed(cli: Cli) -> Iterator[list[str]]:
-    """Containers to remove at the end (joiners first: they are appended after their target)."""
-    items: list[str] = []
-    yield items
-    for name in reversed(items):
-        cli("rm", "-f", name)
-
-
-def _web(cli: Cli, doomed: list[str], name: str) -> str:
+def _web(cli: Cli, cleanup: list[tuple[str, str]], name: str) -> str:
     cid = cli.ok("run", "-d", "--name", name, "busybox", "sh", "-c", SERVE.format(name=name)).strip()
-    doomed.append(name)
+    cleanup.append(("container", name))
     return cid
 
 
 def test_join_shares_namespace_hostname_and_files(cli: Cli, names: Callable[[str], str],
-                                                  doomed: list[str]) -> None:
+                                                  cleanup: list[tuple[str, str]]) -> None:
     web, side = names("web"), names("side")
-    web_id = _web(cli, doomed, web)
-    doomed.append(side)
+    web_id = _web(cli, cleanup, web)
+    cleanup.append(("container", side))
     # By name: it reaches the other container's server on its own loopback.
     out = cli.ok("run", "--name", side, "--network", f"container:{web}", "busybox", "sh", "-c",
                  f"({FETCH}) && hostname")
@@ -61,12 +52,13 @@ def test_join_shares_namespace_hostname_and_files(cli: Cli, names: Callable[[str
     assert ps.strip() == "|"
 
 
-def test_join_by_id_and_address_is_the_targets(cli: Cli, names: Callable[[str], str], doomed: list[str]) -> None:
+def test_join_by_id_and_address_is_the_targets(cli: Cli, names: Callable[[str], str],
+                                               cleanup: list[tuple[str, str]]) -> None:
     web, side = names("web"), names("side")
-    web_id = _web(cli, doomed, web)
+    web_id = _web(cli, cleanup, web)
     addr = inspect(cli, web)["NetworkSettings"]["IPAddress"]
     assert addr
-    doomed.append(side)
+    cleanup.append(("container", side))
     cli.ok("run", "-d", "--name", side, "--net", f"container:{web_id[:12]}", "busybox", "sleep", "60")
     # The joiner's interfaces are the other container's: its eth0 carries the target's address.
     out = cli.ok("exec", side, "ip", "-4", "-o", "addr", "show", "eth0")
@@ -77,17 +69,18 @@ def test_join_by_id_and_address_is_the_targets(cli: Cli, names: Callable[[str], 
     assert "container sharing network namespace with another container or host cannot be connected" in r.err
 
 
-def test_target_not_running_and_own_namespace(cli: Cli, names: Callable[[str], str], doomed: list[str]) -> None:
+def test_target_not_running_and_own_namespace(cli: Cli, names: Callable[[str], str],
+                                              cleanup: list[tuple[str, str]]) -> None:
     web, side, me = names("web"), names("side"), names("me")
     cli.ok("create", "--name", web, "busybox", "sleep", "60")
-    doomed.append(web)
-    doomed.append(side)
+    cleanup.append(("container", web))
+    cleanup.append(("container", side))
     cli.ok("create", "--name", side, "--network", f"container:{web}", "busybox", "true")
     r = cli("start", side)
     assert r.rc != 0
     assert f"cannot join network namespace of a non running container: container {web} is created" in r.err
     # a container that does not exist is accepted at create and fails the start
-    doomed.append(me)
+    cleanup.append(("container", me))
     cli.ok("create", "--name", me, "--network", f"container:{me}", "busybox", "true")
     r = cli("start", me)
     assert r.rc != 0 and "cannot join own network namespace" in r.err
@@ -122,12 +115,12 @@ def test_empty_container_mode(cli: Cli) -> None:
     assert "invalid container format container:<name|id>" in r.err
 
 
-def test_target_restart_then_rejoin(cli: Cli, names: Callable[[str], str], doomed: list[str]) -> None:
+def test_target_restart_then_rejoin(cli: Cli, names: Callable[[str], str], cleanup: list[tuple[str, str]]) -> None:
     """A restarted target gets a new namespace; the joiner reaches it again once restarted
     itself (dockerd does not move a running joiner either)."""
     web, side = names("web"), names("side")
-    _web(cli, doomed, web)
-    doomed.append(side)
+    _web(cli, cleanup, web)
+    cleanup.append(("container", side))
     cli.ok("run", "-d", "--name", side, "--network", f"container:{web}", "busybox", "sleep", "300")
     cli.ok("exec", side, "sh", "-c", FETCH)
     cli.ok("stop", "-t", "1", web)

@@ -11,6 +11,8 @@ import json
 import socket
 from collections.abc import Callable
 
+import pytest
+
 from tests.e2e.test_netmode_ipv6 import SERVE, _get, _ula
 from tests.support.commands import Cli
 from tests.support.daemon import target_kind
@@ -76,13 +78,13 @@ def test_publish_on_ipv6_host_addresses(cli: Cli, names: Callable[[str], str], c
 
 def test_ipv6_host_address_needs_an_ipv6_network(cli: Cli, names: Callable[[str], str],
                                                   cleanup: list[tuple[str, str]], free_port: int) -> None:
+    if target_kind() != "sangjad":
+        pytest.skip("dockerd's userland proxy forwards IPv6 to the container's IPv4 address instead")
     net, web = names("net4"), names("web")
     cli.ok("network", "create", net)
     cleanup.append(("network", net))
     r = cli("run", "-d", "--name", web, "--network", net, "-p", f"[::]:{free_port}:80", "busybox", "sleep", "60")
     cleanup.append(("container", web))
-    if target_kind() != "sangjad":
-        return  # dockerd's userland proxy forwards IPv6 to the container's IPv4 address instead
     assert r.rc != 0
     assert f"cannot publish [::]:{free_port}:80/tcp" in r.err and f"network {net}" in r.err, r.err
     state = json.loads(cli.ok("inspect", web))[0]["State"]

@@ -38,7 +38,7 @@ async def _output(p: rexec.ExecProcess) -> tuple[bytes, bytes, int]:
             chunks.append(data)
         return b"".join(chunks)
 
-    out, err = await asyncio.gather(drain(p.proc.stdout), drain(p.proc.stderr))
+    out, err = await asyncio.wait_for(asyncio.gather(drain(p.proc.stdout), drain(p.proc.stderr)), 30)
     return out, err, await asyncio.wait_for(p.proc.wait(), 30)
 
 

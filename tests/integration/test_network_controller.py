@@ -14,6 +14,7 @@ from sangja.network.controller import BridgeController
 from sangja.network.portmap import Binding
 from tests.support import netleaks
 from tests.support.bridges import bridge_controller
+from tests.support.ports import free_local_port
 
 pytestmark = pytest.mark.root
 
@@ -29,14 +30,8 @@ def _in_ns(path: str, *argv: str) -> str:
                           check=True).stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_connect_gives_an_address_route_and_rules_and_disconnect_takes_them(controller: BridgeController) -> None:
-    port = _free_port()
+    port = free_local_port()
     a = controller.connect("a" * 64, "a", [Binding("tcp", 80, "127.0.0.1", port, port)])
     b = controller.connect("b" * 64, "b", [])
     assert (a["IPAddress"], b["IPAddress"]) == ("10.213.0.2", "10.213.0.3")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sangja.runtime.rootfs import is_mounted, mount_rootfs, unmount_rootfs
+from tests.support.leaks import is_volatile
 
 pytestmark = [pytest.mark.root, pytest.mark.skipif(os.geteuid() != 0, reason="needs root")]
 
@@ -78,25 +79,11 @@ def test_busy_mount_is_detached(base: Path) -> None:
         os.close(fd)
 
 
-def mount_options(path: Path) -> set[str]:
-    """The superblock options of the mount at `path` (mountinfo's last field)."""
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        fields = line.split()
-        if fields[4] == str(path):
-            return set(fields[-1].split(","))
-    raise AssertionError(f"{path} is not mounted")
-
-
-def is_volatile(path: Path) -> bool:
-    # Newer kernels spell the option fsync=volatile in mountinfo.
-    return bool({"volatile", "fsync=volatile"} & mount_options(path))
-
-
 def test_volatile_mount_can_be_mounted_again_after_a_clean_unmount(base: Path) -> None:
     lowers = layers(base, 1)
     ctr = base / "ctr"
     merged = Path(mount_rootfs(lowers, ctr, volatile=True))
-    assert is_volatile(merged)
+    assert is_volatile(str(merged))
     (merged / "written").write_text("upper")
     unmount_rootfs(ctr)
     # overlayfs leaves its marker behind and would refuse this mount without sangja clearing it.
@@ -106,5 +93,5 @@ def test_volatile_mount_can_be_mounted_again_after_a_clean_unmount(base: Path) -
     assert (merged / "f0").read_text() == "0"
     unmount_rootfs(ctr)
     merged = Path(mount_rootfs(lowers, ctr))
-    assert not is_volatile(merged)
+    assert not is_volatile(str(merged))
     assert (merged / "written").read_text() == "upper"

@@ -63,6 +63,21 @@ def mount_points() -> list[str]:
     return points
 
 
+def mount_options(path: str) -> set[str]:
+    """The superblock options of the mount at `path` (mountinfo's last field)."""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) > 4 and _unescape_mountinfo(fields[4]) == path:
+                return set(fields[-1].split(","))
+    raise AssertionError(f"{path} is not mounted")
+
+
+def is_volatile(path: str) -> bool:
+    """Is the overlay at `path` mounted volatile? (newer kernels show it as fsync=volatile)"""
+    return bool({"volatile", "fsync=volatile"} & mount_options(path))
+
+
 def _is_at_or_under(path: str, root: str) -> bool:
     root = root.rstrip("/")
     return path == root or path.startswith(root + "/")

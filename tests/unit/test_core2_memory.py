@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 
 import pytest
 from aiohttp import web
@@ -103,42 +104,58 @@ def test_one_malloc_arena_for_every_thread() -> None:
     assert _arenas_after_a_thread("limit") == 1
 
 
-async def test_trims_once_per_quiet_period() -> None:
+async def _until(check: Callable[[], bool], what: str) -> None:
+    for _ in range(500):  # bounded: 5 s
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not within 5 s: {what}")
+
+
+async def test_no_trim_while_requests_keep_coming() -> None:
     trims: list[int] = []
-    t = idle.IdleTrimmer(delay=0.05, trim=lambda: trims.append(1))
+    t = idle.IdleTrimmer(delay=3600, trim=lambda: trims.append(1))  # the quiet period never ends here
     task = asyncio.get_running_loop().create_task(t.run())
     try:
-        await asyncio.sleep(0.12)
+        await asyncio.sleep(0.02)
         assert trims == []                      # nothing happened: nothing to give back
-        for _ in range(5):                      # a burst: no trim while requests keep coming
+        for _ in range(5):                      # a burst of requests
             t.touch()
             await asyncio.sleep(0.01)
         assert trims == []
-        for _ in range(100):                    # bounded wait for the quiet period to pass
-            if trims:
-                break
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.12)
+    finally:
+        task.cancel()
+
+
+async def test_trims_once_per_quiet_period() -> None:
+    trims: list[int] = []
+    t = idle.IdleTrimmer(delay=0.02, trim=lambda: trims.append(1))
+    task = asyncio.get_running_loop().create_task(t.run())
+    try:
+        t.touch()
+        await _until(lambda: len(trims) == 1, "a trim after the quiet period")
+        await asyncio.sleep(0.1)
         assert trims == [1]                     # once, not again while idle
         t.touch()
-        for _ in range(100):
-            if len(trims) == 2:
-                break
-            await asyncio.sleep(0.01)
-        assert trims == [1, 1]
+        await _until(lambda: len(trims) == 2, "a trim after the next request")
     finally:
         task.cancel()
 
 
 async def test_a_failing_trim_does_not_stop_the_daemon() -> None:
+    calls: list[int] = []
+
     def boom() -> None:
+        calls.append(1)
         raise OSError("no")
 
     t = idle.IdleTrimmer(delay=0.01, trim=boom)
     task = asyncio.get_running_loop().create_task(t.run())
     try:
         t.touch()
-        await asyncio.sleep(0.1)
+        await _until(lambda: bool(calls), "the trim to be tried")
+        t.touch()
+        await _until(lambda: len(calls) == 2, "the trimmer to go on after the failure")
         assert not task.done()
     finally:
         task.cancel()

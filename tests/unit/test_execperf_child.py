@@ -27,7 +27,7 @@ async def _drain(out: child.OutPipe | None) -> bytes:
 async def test_exit_status_and_streams_kept_apart() -> None:
     before = _fds()
     c = child.spawn(["sh", "-c", "echo out; echo err >&2; exit 3"], pipe_out=True, pipe_err=True)
-    out, err = await asyncio.gather(_drain(c.stdout), _drain(c.stderr))
+    out, err = await asyncio.wait_for(asyncio.gather(_drain(c.stdout), _drain(c.stderr)), 30)
     assert await asyncio.wait_for(c.wait(), 10) == 3
     assert (out, err, c.returncode) == (b"out\n", b"err\n", 3)
     c.close()
@@ -42,7 +42,7 @@ async def test_killed_by_a_signal_is_minus_the_signal() -> None:
 async def test_unasked_streams_are_dev_null() -> None:
     c = child.spawn(["sh", "-c", "cat; echo gone >&2; exit 0"], pipe_out=True)
     assert c.stdin is None and c.stderr is None
-    assert await _drain(c.stdout) == b""  # cat read /dev/null's EOF at once
+    assert await asyncio.wait_for(_drain(c.stdout), 30) == b""  # cat read /dev/null's EOF at once
     assert await asyncio.wait_for(c.wait(), 10) == 0
 
 
@@ -56,7 +56,7 @@ async def test_stdin_every_byte_value_through_cat() -> None:
         await c.stdin.write(data)
         c.stdin.close()
 
-    _, got = await asyncio.gather(feed(), _drain(c.stdout))
+    _, got = await asyncio.wait_for(asyncio.gather(feed(), _drain(c.stdout)), 30)
     assert got == data
     assert await asyncio.wait_for(c.wait(), 10) == 0
     assert c.stdin.is_closing()

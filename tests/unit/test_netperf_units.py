@@ -19,6 +19,7 @@ from sangja.network import nft, rtnl, sandbox, teardown
 from sangja.network.controller import BridgeController, NetworkOptions
 from sangja.network.portmap import Binding
 from sangja.network.store import BridgeState
+from tests.support.ports import free_local_port
 
 
 def _decoded(cls: Any, msg: Any) -> Any:
@@ -139,9 +140,7 @@ def test_no_nft_transaction_for_a_container_without_published_ports(
     assert kernel.applied == 0
     assert kernel.released == [("a" * 64, ["sjv" + "a" * 11])]  # handed to the reaper, not waited for
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_local_port()
     ctl.connect("b" * 64, "b", [Binding("tcp", 80, "127.0.0.1", port, port)])
     assert kernel.applied == 1  # the DNAT rule
     ctl.disconnect("b" * 64)

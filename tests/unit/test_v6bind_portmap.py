@@ -14,6 +14,7 @@ from sangja.network import nft
 from sangja.network.controller import BridgeController, NetworkOptions, _Live
 from sangja.network.portmap import Binding, Mapping, PortReservations, bindings_from, require_ipv6
 from sangja.network.store import BridgeState
+from tests.support.prereq import require
 
 
 def _hc(host_ip: str, host_port: str = "8080") -> dict[str, Any]:
@@ -64,8 +65,7 @@ def _has_ipv6_loopback() -> bool:
 
 
 def test_reserve_on_ipv6_any_is_v6only_and_conflicts_like_docker() -> None:
-    if not _has_ipv6_loopback():
-        pytest.fail("this host has no IPv6: the reservation cannot be tested")
+    require(_has_ipv6_loopback(), "this host has no IPv6: the reservation cannot be tested")
     ports = PortReservations()
     try:
         [m] = ports.reserve("a", [Binding("tcp", 80, "::", 0, 0)], "web (ep)")
@@ -87,8 +87,7 @@ def test_reserve_on_ipv6_any_is_v6only_and_conflicts_like_docker() -> None:
 
 
 def test_no_host_ip_on_an_ipv6_container_holds_both_sides() -> None:
-    if not _has_ipv6_loopback():
-        pytest.fail("this host has no IPv6: the reservation cannot be tested")
+    require(_has_ipv6_loopback(), "this host has no IPv6: the reservation cannot be tested")
     ports = PortReservations()
     try:
         [m] = ports.reserve("a", [Binding("tcp", 80, "", 0, 0)], "web (ep)", v6=True)
