@@ -11,8 +11,9 @@ import pytest
 from sangja.api.routes.build import _error_message
 from sangja.cli.errors import StreamError
 from sangja.cli.jsonstream import display
-from sangja.daemon.build_base import credentials_for, decode_registry_config
+from sangja.daemon.build_base import credentials_for
 from sangja.daemon.build_session import BuildFailed
+from sangja.distribution.auth import decode_registry_config
 from sangja.errors import InvalidParameter
 from sangja.image.reference import parse_normalized_named
 

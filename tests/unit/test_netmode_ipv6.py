@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from sangja.errors import InvalidParameter, SangjaError
+from sangja.errors import Forbidden, InvalidParameter, SangjaError
 from sangja.network import ipv6
 from sangja.network.store import parse_ipam
 
@@ -55,8 +55,10 @@ def test_allocate6_sequential_wanted_and_errors() -> None:
     assert ipv6.allocate6(subnet, {gw}) == "fd12::2"
     assert ipv6.allocate6(subnet, {gw, "fd12:0::2"}) == "fd12::3"  # compared in canonical form
     assert ipv6.allocate6(subnet, {gw}, "fd12::99") == "fd12::99"
-    with pytest.raises(SangjaError, match="Address already in use: fd12::99"):
+    with pytest.raises(Forbidden, match="Address already in use: fd12::99"):  # 403, as for IPv4
         ipv6.allocate6(subnet, {gw, "fd12::99"}, "fd12::99")
+    with pytest.raises(Forbidden, match="Address already in use: fd12::fe"):  # a gateway spelled otherwise
+        ipv6.allocate6(subnet, {"fd12:0::fe"}, "fd12::fe")
     with pytest.raises(InvalidParameter, match="no matching subnet for address fd13::1 in network n"):
         ipv6.allocate6(subnet, set(), "fd13::1", "n")
     with pytest.raises(InvalidParameter, match="invalid IPv6 address: x"):

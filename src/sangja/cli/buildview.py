@@ -27,8 +27,7 @@ from rich.live import Live
 from rich.spinner import Spinner
 from rich.text import Text
 
-from sangja.cli.errors import StreamError
-from sangja.cli.jsonstream import render_progress
+from sangja.cli.jsonstream import render_progress, stream_error
 
 TAIL = 5                         # output lines of the running step kept in view
 _STEP = re.compile(r"^Step \d+/\d+ : ")
@@ -68,12 +67,11 @@ class BuildView:
         return Group(head, *lines)
 
     def feed(self, msg: dict[str, Any]) -> None:
-        if "error" in msg or "errorDetail" in msg:
-            detail = msg.get("errorDetail") or {}
-            code = detail["code"] if isinstance(detail.get("code"), int) else 0
+        error = stream_error(msg)
+        if error is not None:
             self._flush_partial()
             self._close_step(failed=True)
-            raise StreamError(str(detail.get("message") or msg.get("error") or "unknown error"), code=code)
+            raise error
         if msg.get("aux") is not None:
             return
         if msg.get("progressDetail") is not None or (msg.get("status") and not msg.get("stream")):

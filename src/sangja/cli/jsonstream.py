@@ -67,6 +67,16 @@ def _display_one(msg: dict[str, Any], out: list[str], is_terminal: bool, width: 
         out.append(f"{msg.get('status', '')}{endl}\n")
 
 
+def stream_error(msg: dict[str, Any]) -> StreamError | None:
+    """The error a stream message carries ("error"/"errorDetail", dockerd's JSONError), if any."""
+    if "error" not in msg and "errorDetail" not in msg:
+        return None
+    detail = msg.get("errorDetail") or {}
+    code = detail.get("code")
+    return StreamError(str(detail.get("message") or msg.get("error") or "unknown error"),
+                       code=code if isinstance(code, int) else 0)
+
+
 def display(
     messages: Iterable[dict[str, Any]],
     out: BinaryIO,
@@ -77,11 +87,9 @@ def display(
     """displayJSONMessagesStream over decoded messages; raises StreamError on an error line."""
     ids: dict[str, int] = {}
     for msg in messages:
-        if "error" in msg or "errorDetail" in msg:
-            detail = msg.get("errorDetail") or {}
-            code = detail.get("code")
-            code = code if isinstance(code, int) else 0
-            raise StreamError(str(detail.get("message") or msg.get("error") or "unknown error"), code=code)
+        error = stream_error(msg)
+        if error is not None:
+            raise error
         if msg.get("aux") is not None:
             if on_aux is not None:
                 on_aux(msg)

@@ -29,7 +29,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from sangja.cli.errors import StreamError
+from sangja.cli.jsonstream import stream_error
 from sangja.cli.units import human_size
 
 BAR_WIDTH = 40
@@ -53,11 +53,9 @@ class PullView:
 
     def feed(self, msg: dict[str, Any]) -> str | None:
         """Take one message; return a line to print above the rows, if it is one."""
-        if "error" in msg or "errorDetail" in msg:
-            detail = msg.get("errorDetail") or {}
-            code = detail.get("code")
-            raise StreamError(str(detail.get("message") or msg.get("error") or "unknown error"),
-                              code=code if isinstance(code, int) else 0)
+        error = stream_error(msg)
+        if error is not None:
+            raise error
         status = str(msg.get("status") or "")
         ident = msg.get("id")
         detail = msg.get("progressDetail")

@@ -14,46 +14,26 @@ resolved for the image's registry like moby's registry.ResolveAuthConfig.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import json
 from typing import Any
 
+from sangja.daemon.auth import registry_domain
 from sangja.daemon.build_session import BuildSession
 from sangja.distribution.auth import Credentials
+from sangja.distribution.endpoint import auth_key
 from sangja.errors import NotFound, SangjaError
 from sangja.image.reference import Reference, parse_normalized_named
 from sangja.image.types import Image
 
-# The key docker's config files use for docker.io (moby's registry.IndexServer).
-INDEX_SERVER = "https://index.docker.io/v1/"
-
-
-def decode_registry_config(header: str) -> dict[str, dict[str, Any]]:
-    """X-Registry-Config: base64url JSON of registry → AuthConfig; undecodable means none."""
-    if not header:
-        return {}
-    try:
-        value = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    if not isinstance(value, dict):
-        return {}
-    return {str(k): v for k, v in value.items() if isinstance(v, dict)}
-
-
-def _hostname(key: str) -> str:
-    """moby's ConvertToHostname: "https://host:5000/v1/" → "host:5000"."""
-    return key.removeprefix("http://").removeprefix("https://").split("/", 1)[0]
-
 
 def credentials_for(configs: dict[str, dict[str, Any]], ref: Reference) -> Credentials:
-    if ref.domain == "docker.io":
-        return Credentials.from_auth_config(configs.get(INDEX_SERVER) or {})
-    if ref.domain in configs:
-        return Credentials.from_auth_config(configs[ref.domain])
+    """The X-Registry-Config entry for `ref`'s registry: its own key first (Docker Hub's is the v1
+    index URL), then any key naming the same host ("https://host:5000/v1/")."""
+    exact = configs.get(auth_key(ref.domain))
+    if exact is not None:
+        return Credentials.from_auth_config(exact)
     for key, cfg in configs.items():
-        if _hostname(key) == ref.domain:
+        if registry_domain(key) == ref.domain:
             return Credentials.from_auth_config(cfg)
     return Credentials()
 

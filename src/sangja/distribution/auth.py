@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -51,20 +52,30 @@ class Credentials:
         return cls(user, password, s("identitytoken"), s("registrytoken"))
 
 
+def _b64url_json_object(header: str) -> dict[str, Any]:
+    """The JSON object in a base64url header (padding optional); {} when empty or undecodable."""
+    if not header:
+        return {}
+    try:
+        value = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def decode_registry_auth(header: str) -> tuple[Credentials, str]:
     """The X-Registry-Auth header: base64url JSON AuthConfig. Returns (credentials, serveraddress);
     an empty or undecodable header means anonymous, as with dockerd."""
-    if not header:
-        return Credentials(), ""
-    try:
-        padded = header + "=" * (-len(header) % 4)
-        cfg = json.loads(base64.urlsafe_b64decode(padded))
-    except (ValueError, UnicodeDecodeError):
-        return Credentials(), ""
-    if not isinstance(cfg, dict):
+    cfg = _b64url_json_object(header)
+    if not cfg:
         return Credentials(), ""
     server = cfg.get("serveraddress")
     return Credentials.from_auth_config(cfg), server if isinstance(server, str) else ""
+
+
+def decode_registry_config(header: str) -> dict[str, dict[str, Any]]:
+    """X-Registry-Config (build): base64url JSON of registry → AuthConfig; undecodable means none."""
+    return {str(k): v for k, v in _b64url_json_object(header).items() if isinstance(v, dict)}
 
 
 @dataclass(frozen=True)

@@ -56,14 +56,17 @@ def _in_insecure_network(domain: str, insecure: Sequence[str]) -> bool:
         addr = ipaddress.ip_address(hostname_of(domain))
     except ValueError:
         return False
-    for entry in insecure:
-        if "/" in entry:
-            try:
-                if addr in ipaddress.ip_network(entry, strict=False):
-                    return True
-            except ValueError:
-                continue
-    return False
+    return any(cidr is not None and addr in ipaddress.ip_network(cidr) for cidr in map(insecure_cidr, insecure))
+
+
+def insecure_cidr(entry: str) -> str | None:
+    """The network an --insecure-registry entry names ("10.1.0.0/16"), or None for a host."""
+    if "/" not in entry:
+        return None
+    try:
+        return str(ipaddress.ip_network(entry, strict=False))
+    except ValueError:
+        return None
 
 
 def tls_context(domain: str, certs_dirs: Sequence[Path] = CERTS_DIRS) -> ssl.SSLContext:

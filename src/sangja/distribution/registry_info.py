@@ -13,23 +13,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from typing import Any
 
-from sangja.distribution.endpoint import DEFAULT_DOMAIN
+from sangja.distribution.endpoint import DEFAULT_DOMAIN, insecure_cidr
 
 LOOPBACK_CIDR = "127.0.0.0/8"
-
-
-def insecure_cidr(entry: str) -> str | None:
-    """The network an --insecure-registry entry names ("10.1.0.0/16"), or None for a host."""
-    if "/" not in entry:
-        return None
-    try:
-        return str(ipaddress.ip_network(entry, strict=False))
-    except ValueError:
-        return None
 
 
 def registry_config(insecure: Sequence[str], mirrors: Sequence[str]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sangja.errors import InvalidParameter, SangjaError
+from sangja.errors import Forbidden, InvalidParameter, SangjaError
 from sangja.network.nft import NAT_HOOKS, forward_chain
 
 IPv6Net = ipaddress.IPv6Network
@@ -75,7 +75,9 @@ def gateway_for(subnet: IPv6Net, given: str = "") -> str:
 
 
 def allocate6(subnet: IPv6Net, used: set[str], wanted: str = "", network_name: str = "") -> str:
-    """`wanted` (--ip6) if free and in the subnet, else the first free address after the network's."""
+    """`wanted` (--ip6) if free and in the subnet, else the first free address after the network's.
+    Addresses are compared in canonical form (`fd00:0::1` is `fd00::1`)."""
+    normalized = {str(ipaddress.IPv6Address(u)) for u in used if u}
     if wanted:
         try:
             addr = ipaddress.IPv6Address(wanted)
@@ -83,10 +85,9 @@ def allocate6(subnet: IPv6Net, used: set[str], wanted: str = "", network_name: s
             raise InvalidParameter(f"invalid IPv6 address: {wanted}") from None
         if addr not in subnet or addr == subnet.network_address:
             raise InvalidParameter(f"no matching subnet for address {wanted} in network {network_name}")
-        if str(addr) in used:
-            raise SangjaError(f"Address already in use: {wanted}")
+        if str(addr) in normalized:
+            raise Forbidden(f"Address already in use: {wanted}")  # as the IPv4 allocator says it
         return str(addr)
-    normalized = {str(ipaddress.IPv6Address(u)) for u in used if u}
     for offset in range(1, min(subnet.num_addresses - 1, 1 << 20)):
         candidate = str(subnet.network_address + offset)
         if candidate not in normalized:

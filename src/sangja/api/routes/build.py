@@ -98,7 +98,7 @@ def _json_map(request: web.Request, name: str) -> dict[str, Any]:
 
 def _options(request: web.Request) -> BuildOptions:
     from sangja.daemon.build import BuildOptions
-    from sangja.daemon.build_base import decode_registry_config
+    from sangja.distribution.auth import decode_registry_config
 
     platform = qstr(request, "platform") or ""
     if platform and not platform.startswith("linux"):
