@@ -13,6 +13,7 @@ import socket
 from pathlib import Path
 
 from sangja.daemon.container import Container
+from sangja.daemon.network_container import is_container_mode
 
 _LOCAL_NS = re.compile(r"^\s*nameserver\s+(127\.\d+\.\d+\.\d+|::1)\s*$")
 
@@ -88,7 +89,7 @@ def _read(path: str) -> str:
 
 def write_etc_files(c: Container, directory: Path) -> None:
     mode = c.host_config.get("NetworkMode", "bridge")
-    if str(mode).startswith("container:"):
+    if is_container_mode(str(mode)):
         return  # the other container's files, set by network_container.join_network_of
     hostname = c.config.get("Hostname") or (socket.gethostname() if mode == "host" else c.short_id)
     files = {

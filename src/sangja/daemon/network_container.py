@@ -103,10 +103,8 @@ def networked_container(d: Daemon, c: Container) -> Container:
     ref = connected_container(str(c.host_config.get("NetworkMode") or ""))
     try:
         other = d.containers.get(ref)
-    except NotFound as exc:
-        # dockerd masks "not found" as a system error: the mode was accepted at create.
-        raise SangjaError(f"joining network namespace of container: {exc.message}") from None
-    except InvalidParameter as exc:
+    except (NotFound, InvalidParameter) as exc:
+        # dockerd masks these as a system error: the mode was accepted at create.
         raise SangjaError(f"joining network namespace of container: {exc.message}") from None
     if other.id == c.id:
         raise SangjaError("cannot join own network namespace")

@@ -13,6 +13,7 @@ from typing import Any
 
 from sangja.daemon.container import Container
 from sangja.daemon.daemon import Daemon
+from sangja.daemon.network_container import is_container_mode
 from sangja.daemon.network_verbs import endpoint_requests
 from sangja.network.portmap import bindings_from, validate
 
@@ -21,7 +22,7 @@ def _uses_bridge(d: Daemon, c: Container) -> bool:
     """Bridge mode or a user-defined network (a name that is not host/none/container:)."""
     net = d.network
     mode = str(c.host_config.get("NetworkMode", "bridge"))
-    return net is not None and net.enabled and mode not in ("host", "none") and not mode.startswith("container:")
+    return net is not None and net.enabled and mode not in ("host", "none") and not is_container_mode(mode)
 
 
 def validate_ports(hc: dict[str, Any], config: dict[str, Any]) -> None:
@@ -31,7 +32,7 @@ def validate_ports(hc: dict[str, Any], config: dict[str, Any]) -> None:
 
 async def attach_sandbox(d: Daemon, c: Container) -> None:
     """Before `runtime.create`: sandbox, endpoint, published ports; recorded on the container."""
-    if str(c.host_config.get("NetworkMode", "")).startswith("container:"):
+    if is_container_mode(str(c.host_config.get("NetworkMode", ""))):
         from sangja.daemon.network_container import join_network_of
 
         join_network_of(d, c)  # the other container's namespace: no sandbox of its own

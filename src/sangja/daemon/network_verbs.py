@@ -16,6 +16,7 @@ from typing import Any
 
 from sangja.daemon.container import Container
 from sangja.daemon.daemon import Daemon
+from sangja.daemon.network_container import is_container_mode
 from sangja.errors import Conflict, Forbidden, InvalidParameter, NotFound, SangjaError
 from sangja.network.store import BridgeState
 
@@ -146,7 +147,7 @@ def resolve_endpoints(d: Daemon, hc: dict[str, Any], networking_config: Any) -> 
     if isinstance(networking_config, dict):
         wanted = {("bridge" if k == "default" else k): v
                   for k, v in (networking_config.get("EndpointsConfig") or {}).items()}
-    if mode in ("host", "none") or mode.startswith("container:"):
+    if mode in ("host", "none") or is_container_mode(mode):
         return {}
     out: dict[str, Any] = {}
     for i, ref in enumerate([mode, *[k for k in wanted if k != mode]]):
@@ -360,7 +361,7 @@ async def connect_container(d: Daemon, ref: str, body: dict[str, Any]) -> None:
         raise Forbidden(
             "container cannot be connected to multiple networks with one of the networks in private (none) mode"
         )
-    if mode.startswith("container:"):
+    if is_container_mode(mode):
         raise Forbidden("container sharing network namespace with another container or host cannot be "
                         "connected to any other network")
     cfg = _endpoint_config(n, body.get("EndpointConfig") or {})

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from sangja.daemon.container import Container
+from sangja.daemon.network_container import is_container_mode
 
 
 def endpoint_views(c: Container) -> dict[str, Any] | None:
     """NetworkSettings.Networks of a bridge/user-network container; None for the other modes."""
     mode = str(c.host_config.get("NetworkMode") or "bridge")
-    if mode.startswith("container:"):
+    if is_container_mode(mode):
         return {}  # dockerd: a container in another's namespace has no endpoint of its own
     if mode in ("host", "none"):
         return None

@@ -18,6 +18,7 @@ from sangja.daemon.container import Container
 from sangja.daemon.create_config import parse_size
 from sangja.daemon.daemon import Daemon
 from sangja.daemon.etcfiles import write_etc_files
+from sangja.daemon.network_container import is_container_mode
 from sangja.daemon.network_sandbox import attach_sandbox, release_sandbox, runtime_network_mode
 from sangja.daemon.resources import resolve_devices, spec_fields
 from sangja.daemon.timefmt import rfc3339_ns
@@ -179,7 +180,7 @@ def _build_spec(d: Daemon, c: Container, rootfs: str, directory: Path) -> dict[s
         cgroups_path=f"{d.config.cgroup_parent}/{c.id}",
         network_mode=runtime_network_mode(c),
         # moby sets no network sysctls in a namespace joined from another container
-        default_net_sysctls=not str(hc.get("NetworkMode", "")).startswith("container:"),
+        default_net_sysctls=not is_container_mode(str(hc.get("NetworkMode", ""))),
         cgroupns_private=hc.get("CgroupnsMode") == "private",
         readonly_rootfs=bool(hc.get("ReadonlyRootfs")),
         mounts=tuple(mounts),

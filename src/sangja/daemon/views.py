@@ -7,6 +7,7 @@ from typing import Any
 
 from sangja.daemon import health
 from sangja.daemon.container import Container
+from sangja.daemon.network_container import is_container_mode
 from sangja.daemon.network_views import endpoint_views
 from sangja.daemon.timefmt import human_duration
 from sangja.daemon.volume_mounts import binds_as_mount_points, mounts_view
@@ -91,7 +92,7 @@ def bridge_endpoint_view(net: dict[str, Any]) -> dict[str, Any]:
 def port_map(c: Container) -> dict[str, Any]:
     """NetworkSettings.Ports: every exposed or published port; its host bindings, or null."""
     mode = str(c.host_config.get("NetworkMode", "bridge"))
-    if not c.state.running or mode == "host" or mode.startswith("container:"):
+    if not c.state.running or mode == "host" or is_container_mode(mode):
         return {}
     out: dict[str, Any] = {}
     for key in c.config.get("ExposedPorts") or {}:
